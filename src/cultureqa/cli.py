@@ -1,0 +1,191 @@
+"""The `cultureqa` command: ingest articles, ask questions, serve the API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from .corpus import FORMATS
+from .errors import CultureQAError
+from .settings import Settings
+
+log = logging.getLogger("cultureqa")
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the options the user gave on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise click.UsageError(f"invalid setting: {exc}") from exc
+
+
+def _fail(exc: CultureQAError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"Hint: {exc.hint}", err=True)
+    sys.exit(1)
+
+
+index_dir_option = click.option(
+    "--index-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index directory [default: $CULTUREQA_INDEX_DIR or embeddings/].",
+)
+model_option = click.option(
+    "--model",
+    default=None,
+    help="Sentence-transformers model name or directory [default: $CULTUREQA_MODEL or "
+    "all-MiniLM-L6-v2].",
+)
+
+
+@click.group()
+@click.version_option(package_name="cultureqa")
+def cli() -> None:
+    """Question answering over culture articles, with citations.
+
+    Configuration comes from CULTUREQA_* environment variables (see the README); options
+    given here win over them.
+    """
+    # Our own messages at INFO; the libraries' chatter (faiss, transformers) only when it matters.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    log.setLevel(logging.INFO)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@index_dir_option
+@model_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="Article format; 'auto' goes by file extension (.md, .txt).",
+)
+@click.option(
+    "--strict", is_flag=True, help="Fail on the first unreadable file instead of skipping it."
+)
+def ingest(
+    sources: tuple[Path, ...], index_dir: Path | None, model: str | None, fmt: str, strict: bool
+) -> None:
+    """Build the index from SOURCES, files or directories [default: corpus/].
+
+    Prints a progress bar while embedding and a one-line summary at the end. The new index is
+    published atomically: a server reading the old one never sees half of the new one.
+    """
+    from .ingest import ingest as run_ingest
+    from .service import load_embedder
+
+    settings = _settings(index_dir=index_dir, model=model)
+    try:
+        embedder = load_embedder(settings)
+        report = run_ingest(
+            list(sources) or [settings.corpus_dir],
+            settings.index_dir,
+            embedder,
+            fmt=fmt,
+            strict=strict,
+            batch_size=settings.batch_size,
+            progress=True,
+        )
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    for skipped in report.skipped:
+        click.echo(f"Skipped {skipped.path}: {skipped.reason}", err=True)
+    click.echo(report.summary())
+
+
+@cli.command()
+@click.argument("question")
+@click.option(
+    "--top-k", type=click.IntRange(min=1), default=None, help="Passages to show [default: 5]."
+)
+@index_dir_option
+@model_option
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print exactly the JSON object POST /ask returns."
+)
+def ask(
+    question: str, top_k: int | None, index_dir: Path | None, model: str | None, as_json: bool
+) -> None:
+    """Answer QUESTION from the index, without a server, citing each passage."""
+    from .schemas import AskResponse
+    from .service import load_embedder, make_answerer, open_index
+
+    settings = _settings(index_dir=index_dir, model=model)
+    try:
+        embedder = load_embedder(settings)
+        answerer = make_answerer(settings, embedder, open_index(settings, embedder))
+        result = answerer.ask(question, top_k or settings.default_top_k)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        click.echo(AskResponse.from_result(result).model_dump_json(indent=2))
+        return
+    if not result.passages:
+        click.echo("No passages found.")
+    for passage in result.passages:
+        where = passage.citation.heading_path or "(introduction)"
+        click.echo(click.style(f"[{passage.rank}] {passage.citation.title}", bold=True))
+        click.echo(f"    {where}  (score {passage.score:.3f})")
+        if passage.citation.link:
+            click.echo(f"    {passage.citation.link}")
+        click.echo()
+        click.echo(_indent(passage.text))
+        click.echo()
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
+
+
+@cli.command()
+@index_dir_option
+@model_option
+@click.option("--host", default=None, help="Address to bind [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [default: 8000].")
+@click.option(
+    "--corpus-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Articles to build the index from when it is missing or stale [default: corpus/].",
+)
+def serve(
+    index_dir: Path | None,
+    model: str | None,
+    host: str | None,
+    port: int | None,
+    corpus_dir: Path | None,
+) -> None:
+    """Serve the HTTP API (POST /ask, GET /health, GET /ready, docs at /docs).
+
+    If the index is missing, or stale against the corpus or the configured model, it is built
+    first, with a message saying so.
+    """
+    import uvicorn
+
+    from .api import create_app
+
+    settings = _settings(
+        index_dir=index_dir, model=model, host=host, port=port, corpus_dir=corpus_dir
+    )
+    try:
+        app = create_app(settings, build_missing_index=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    except CultureQAError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,16 @@
+"""Reading articles: formats, parsers and the values they produce."""
+
+from .loader import FORMATS, Corpus, SkippedFile, find_files, load_corpus
+from .model import Article, Paragraph, Section, slugify
+
+__all__ = [
+    "FORMATS",
+    "Article",
+    "Corpus",
+    "Paragraph",
+    "Section",
+    "SkippedFile",
+    "find_files",
+    "load_corpus",
+    "slugify",
+]

@@ -1,0 +1,122 @@
+"""Find article files, pick a parser for each, and collect what could not be read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CorpusError
+from .markdown import parse_markdown
+from .model import Article
+from .source import SourceFile
+from .text import parse_text
+
+Parser = Callable[[str, SourceFile], list[Article]]
+
+PARSERS: dict[str, Parser] = {
+    "markdown": parse_markdown,
+    "text": parse_text,
+}
+EXTENSIONS: dict[str, str] = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+}
+FORMATS = ("auto", *PARSERS)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class Corpus:
+    """The articles read from the sources, and every file that was passed over, with why."""
+
+    articles: list[Article] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+def find_files(sources: Iterable[Path]) -> list[Path]:
+    """Every regular file under the sources, in a stable order; hidden files are left out."""
+    found: list[Path] = []
+    for source in sources:
+        if not source.exists():
+            raise CorpusError(f"{source}: no such file or directory")
+        if source.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in source.rglob("*")
+                    if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(source).parts)
+                )
+            )
+        else:
+            found.append(source)
+    return found
+
+
+def format_for(path: Path, fmt: str) -> str | None:
+    if fmt != "auto":
+        return fmt
+    return EXTENSIONS.get(path.suffix.lower())
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 text; raises CorpusError for unreadable, binary or empty files."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"cannot read: {exc.strerror or exc}") from exc
+    if b"\x00" in data[:8192]:
+        raise CorpusError("binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"not UTF-8 text (byte {exc.start})") from exc
+    if not text.strip():
+        raise CorpusError("empty file")
+    return text
+
+
+def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = False) -> Corpus:
+    """Read every article under `sources`.
+
+    A file that cannot be read or parsed is skipped and recorded with its reason; with
+    `strict`, the first such file raises CorpusError instead. Two articles with one id raise
+    CorpusError: ids key citations and re-indexing, so they must be unique.
+    """
+    if fmt not in FORMATS:
+        raise CorpusError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    corpus = Corpus()
+    seen: dict[str, str] = {}
+    for path in find_files(sources):
+        source = SourceFile.at(path)
+        name = format_for(path, fmt)
+        try:
+            if name is None:
+                raise CorpusError(f"unsupported file type {path.suffix or '(none)'!r}")
+            articles = PARSERS[name](read_text(path), source)
+            if not any(a.sections for a in articles):
+                raise CorpusError("no text found")
+        except CorpusError as exc:
+            if strict:
+                raise CorpusError(f"{source.display}: {exc.message}") from exc
+            corpus.skipped.append(SkippedFile(source.display, exc.message))
+            continue
+        for article in articles:
+            if article.id in seen:
+                raise CorpusError(
+                    f"article id {article.id!r} is used by both {seen[article.id]} "
+                    f"and {source.display}",
+                    hint="give one of them another `id:` in its front matter",
+                )
+            seen[article.id] = source.display
+            corpus.articles.append(article)
+        corpus.files.append(path)
+    return corpus

@@ -1,0 +1,135 @@
+"""Markdown articles with YAML front matter: the corpus format cultureqa ships its articles in.
+
+    ---
+    id: hamhung-culture          # stable article id (default: the file name's slug)
+    title: ...                   # default: the single leading "# " heading, else the file name
+    place: Hamhung
+    country: North Korea
+    language: en
+    source_url: https://...      # optional; citations link here (+ #anchor) when given
+    ---
+    # Title
+    Lead paragraph.
+    ## Section
+    ### Sub-section
+    Text.
+
+The single leading H1 is the title, not part of heading paths. ATX headings (`#`…`######`) and
+fenced code blocks are understood; everything else is kept as paragraph text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from ..errors import CorpusError
+from .model import Article, Paragraph, build_sections, slugify
+from .source import SourceFile
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+_KNOWN_KEYS = {"id", "title", "place", "country", "language", "source_url", "url"}
+
+
+def split_front_matter(text: str, source: SourceFile) -> tuple[dict[str, Any], str, int]:
+    """Return (front matter, body, line number where the body starts)."""
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return {}, text, 1
+    for end, line in enumerate(lines[1:], start=1):
+        if line.strip() in ("---", "..."):
+            try:
+                meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+            except yaml.YAMLError as exc:
+                raise CorpusError(
+                    f"{source.display}: front matter is not valid YAML: {exc}"
+                ) from exc
+            if not isinstance(meta, dict):
+                raise CorpusError(f"{source.display}: front matter must be a mapping of keys")
+            return meta, "\n".join(lines[end + 1 :]), end + 2
+    raise CorpusError(f"{source.display}: front matter opened with '---' is never closed")
+
+
+def _blocks(body: str, first_line: int) -> list[tuple[int, str, Paragraph]]:
+    """Headings as (level, text, _) and paragraphs as (0, "", paragraph), in order."""
+    out: list[tuple[int, str, Paragraph]] = []
+    para: list[str] = []
+    start = first_line
+    fence: str | None = None
+
+    def flush() -> None:
+        if para:
+            out.append((0, "", Paragraph("\n".join(para), start)))
+            para.clear()
+
+    for number, raw in enumerate(body.splitlines(), start=first_line):
+        line = raw.rstrip()
+        if fence is not None:
+            para.append(line)
+            if line.lstrip().startswith(fence):
+                fence = None
+            continue
+        fence_match = _FENCE.match(line)
+        heading = _ATX.match(line)
+        if heading:
+            flush()
+            out.append((len(heading.group(1)), heading.group(2).strip(), Paragraph("", number)))
+        elif not line.strip():
+            flush()
+        else:
+            if not para:
+                start = number
+            para.append(line)
+            if fence_match:
+                fence = fence_match.group(1)
+    flush()
+    return out
+
+
+def parse_markdown(text: str, source: SourceFile) -> list[Article]:
+    meta, body, first_line = split_front_matter(text, source)
+    items = _blocks(body, first_line)
+    title = str(meta.get("title") or "").strip()
+    h1s = [i for i, (level, _, _) in enumerate(items) if level == 1]
+    first_heading = next((i for i, (level, _, _) in enumerate(items) if level), None)
+    if len(h1s) == 1 and h1s[0] == first_heading:
+        # The document's single leading H1 is its title: drop it from the heading paths.
+        title = title or items[h1s[0]][1]
+        del items[h1s[0]]
+    title = title or source.path.stem
+
+    stack: list[tuple[int, str]] = []
+    blocks: list[tuple[str, ...] | Paragraph] = []
+    for level, heading, paragraph in items:
+        if level == 0:
+            blocks.append(paragraph)
+            continue
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+        blocks.append(tuple(h for _, h in stack))
+
+    article_id = str(meta.get("id") or slugify(source.path.stem))
+    extra = tuple(
+        (str(k), str(v)) for k, v in sorted(meta.items()) if k not in _KNOWN_KEYS and v is not None
+    )
+    return [
+        Article(
+            id=article_id,
+            title=title,
+            sections=build_sections(blocks),
+            source_file=source.display,
+            source_url=_optional(meta.get("source_url") or meta.get("url")),
+            place=_optional(meta.get("place")),
+            country=_optional(meta.get("country")),
+            language=_optional(meta.get("language")),
+            extra=extra,
+        )
+    ]
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None or str(value).strip() == "" else str(value).strip()

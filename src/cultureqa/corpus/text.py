@@ -1,0 +1,82 @@
+"""Plain-text articles whose headings are bare lines, as pages saved from the web often are.
+
+The rules, in order, for each blank-line-separated block:
+- the first block, if it is a single short line, is the title;
+- page furniture is dropped: a breadcrumb ("Home / Hamhung culture") and a link list (a long
+  block with no sentence in it, such as a trailing list of country links);
+- a single short line with no closing punctuation, followed by more text, is a heading;
+- everything else is a paragraph, kept exactly as written.
+
+Heading levels are inferred: a heading followed directly by another heading opens a chapter,
+and the headings after it are its sub-sections until the next chapter opens. Text cannot say
+when a chapter closes, so a later top-level section with no sub-sections of its own is read as
+one more sub-section. Use Markdown when the exact structure matters.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .blocks import split_blocks
+from .model import Article, Paragraph, build_sections, slugify
+from .source import SourceFile
+
+MAX_HEADING_WORDS = 14
+MIN_LINK_LIST_WORDS = 25
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(\s|$)")
+_BREADCRUMB = re.compile(r"^\s*(home|start|main page)\s*[/›>»|]", re.IGNORECASE)
+_CLOSING_PUNCTUATION = tuple(".!?:;,…")
+
+
+def is_breadcrumb(block: str) -> bool:
+    return "\n" not in block and len(block.split()) <= 12 and bool(_BREADCRUMB.match(block))
+
+
+def is_link_list(block: str) -> bool:
+    """A long run of words with not one sentence in it: navigation, tags or related links."""
+    return len(block.split()) >= MIN_LINK_LIST_WORDS and not _SENTENCE_END.search(block)
+
+
+def is_heading_line(block: str) -> bool:
+    words = block.split()
+    return (
+        "\n" not in block
+        and 0 < len(words) <= MAX_HEADING_WORDS
+        and not block.rstrip().endswith(_CLOSING_PUNCTUATION)
+        and (block.lstrip()[0].isupper() or block.lstrip()[0].isdigit())
+    )
+
+
+def _is_title_line(block: str) -> bool:
+    return "\n" not in block and len(block.split()) <= 30 and not block.rstrip().endswith(".")
+
+
+def parse_text(text: str, source: SourceFile) -> list[Article]:
+    raw = split_blocks(text)
+    title = source.path.stem
+    if raw and _is_title_line(raw[0].text):
+        title = raw.pop(0).text.strip()
+    kept = [b for b in raw if not (is_breadcrumb(b.text) or is_link_list(b.text))]
+
+    blocks: list[tuple[str, ...] | Paragraph] = []
+    chapter: str | None = None
+    for i, block in enumerate(kept):
+        following = kept[i + 1] if i + 1 < len(kept) else None
+        if following is None or not is_heading_line(block.text):
+            blocks.append(block)
+            continue
+        heading = block.text.strip()
+        if is_heading_line(following.text):
+            chapter = heading
+            blocks.append((heading,))
+        else:
+            blocks.append((chapter, heading) if chapter else (heading,))
+
+    return [
+        Article(
+            id=slugify(source.path.stem),
+            title=title,
+            sections=build_sections(blocks),
+            source_file=source.display,
+        )
+    ]

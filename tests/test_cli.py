@@ -1,0 +1,116 @@
+"""The command line, run as a user runs it: the installed `cultureqa` script, real model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cultureqa.cli import cli
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+CONTRAST = "The Industrial Heartbeat of Hamhung > The Contrast of Modernity and Tradition"
+
+
+def cultureqa(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "cultureqa"
+    return subprocess.run(
+        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index_dir = tmp_path_factory.mktemp("cli-index")
+    done = cultureqa("ingest", "corpus", "--index-dir", str(index_dir))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Indexed 1 articles as 6 passages in ")
+    return index_dir
+
+
+def test_ask_prints_naengmyeon_first_with_its_citation(cli_index: Path) -> None:
+    done = cultureqa(
+        "ask", "What cold noodle dish is Hamhung known for?", "--index-dir", str(cli_index)
+    )
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.split("\n[2] ")[0]
+    assert first.startswith("[1] Exploring the Unique Culture of Hamhung")
+    assert CONTRAST in first
+    assert "corpus/hamhung-culture.md#the-contrast-of-modernity-and-tradition" in first
+    assert "naengmyeon" in first
+
+
+def test_ask_json_is_the_api_object(cli_index: Path) -> None:
+    done = cultureqa(
+        "ask",
+        "What cold noodle dish is Hamhung known for?",
+        "--index-dir",
+        str(cli_index),
+        "--json",
+        "--top-k",
+        "2",
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert set(body) == {"question", "passages", "index_version", "model", "took_ms"}
+    assert len(body["passages"]) == 2
+    assert "naengmyeon" in body["passages"][0]["text"]
+    assert body["passages"][0]["citation"]["heading_path"] == CONTRAST
+
+
+def test_ask_without_index_fails_with_a_hint(tmp_path: Path) -> None:
+    done = cultureqa("ask", "anything", "--index-dir", str(tmp_path / "none"))
+    assert done.returncode == 1
+    assert "Error: no index in" in done.stderr
+    assert "Hint: build one with `cultureqa ingest`" in done.stderr
+
+
+def test_ingest_reports_skipped_files_and_strict_fails(tmp_path: Path) -> None:
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "ok.md").write_text("## Food\n\nKimchi is eaten daily.\n", encoding="utf-8")
+    (corpus / "bad.md").write_bytes(b"\x00\x00")
+    done = cultureqa("ingest", str(corpus), "--index-dir", str(tmp_path / "idx"))
+    assert done.returncode == 0, done.stderr
+    assert "bad.md: binary file (contains NUL bytes)" in done.stderr
+    assert "1 files skipped" in done.stdout
+    strict = cultureqa("ingest", str(corpus), "--index-dir", str(tmp_path / "idx2"), "--strict")
+    assert strict.returncode == 1
+    assert "bad.md: binary file" in strict.stderr
+    assert not (tmp_path / "idx2" / "CURRENT").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "q", "--top-k", "0"], "0 is not in the range x>=1"),
+        (["ingest", "--format", "docx"], "'docx' is not one of"),
+        (["serve", "--port", "70000"], "70000 is not in the range"),
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_bad_environment_setting_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CULTUREQA_MAX_TOP_K", "-1")
+    result = CliRunner().invoke(cli, ["ask", "q"])
+    assert result.exit_code == 2
+    assert "invalid setting" in result.output
+
+
+def test_every_command_has_help() -> None:
+    for command in ("ingest", "ask", "serve"):
+        result = CliRunner().invoke(cli, [command, "--help"])
+        assert result.exit_code == 0
+        assert "Usage: cli " in result.output or "Usage: " in result.output
+        assert len(result.output.splitlines()) > 5
