@@ -68,10 +68,11 @@ def real_embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
-    """The shipped corpus, ingested with the real model into a real index directory."""
-    index_dir = tmp_path_factory.mktemp("seed-index")
-    ingest([CORPUS], index_dir, real_embedder)
-    return index_dir
+    """The shipped corpus, ingested with the real model into a real index directory, as the
+    default collection. Returns the index root (what CULTUREQA_INDEX_DIR names)."""
+    index_root = tmp_path_factory.mktemp("seed-index")
+    ingest([CORPUS], index_root / "default", real_embedder)
+    return index_root
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def cli_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("cli-index")
     done = cultureqa("ingest", "corpus", "--index-dir", str(index_dir))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Indexed 1 articles as 6 passages in ")
+    assert done.stdout.startswith("Indexed 1 articles as 6 passages (6 embedded, 0 reused) in ")
     return index_dir
 
 
@@ -59,7 +59,7 @@ def test_ask_json_is_the_api_object(cli_index: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
-    assert set(body) == {"question", "passages", "index_version", "model", "took_ms"}
+    assert set(body) == {"question", "collection", "passages", "index_version", "model", "took_ms"}
     assert len(body["passages"]) == 2
     assert "naengmyeon" in body["passages"][0]["text"]
     assert body["passages"][0]["citation"]["heading_path"] == CONTRAST
@@ -80,11 +80,11 @@ def test_ingest_reports_skipped_files_and_strict_fails(tmp_path: Path) -> None:
     done = cultureqa("ingest", str(corpus), "--index-dir", str(tmp_path / "idx"))
     assert done.returncode == 0, done.stderr
     assert "bad.md: binary file (contains NUL bytes)" in done.stderr
-    assert "1 files skipped" in done.stdout
+    assert "skipped 1 files (1 binary file (contains NUL bytes))" in done.stdout
     strict = cultureqa("ingest", str(corpus), "--index-dir", str(tmp_path / "idx2"), "--strict")
     assert strict.returncode == 1
     assert "bad.md: binary file" in strict.stderr
-    assert not (tmp_path / "idx2" / "CURRENT").exists()
+    assert not (tmp_path / "idx2" / "default" / "CURRENT").exists()
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,7 @@ def test_serve_builds_the_missing_index_and_says_so(server: Server) -> None:
     log = server.log.read_text()
     assert "Rebuilding the index in" in log
     assert "no index in" in log
-    assert "Indexed 1 articles as 6 passages" in log
+    assert "Indexed 1 articles as 6 passages (6 embedded, 0 reused)" in log
 
 
 def test_ask_over_http(server: Server) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from cultureqa.embedding import Embedder
@@ -26,8 +24,3 @@ def test_seed_dev_all_first(seed_settings: Settings, real_embedder: Embedder) ->
         ranked = [(p.citation.article_id, p.text) for p in result.passages]
         ranks[question.id] = first_hit_rank(question, ranked)
     assert ranks == {q.id: 1 for q in questions}
-
-
-def test_seed_index_is_the_cli_one(seed_index: Path) -> None:
-    # The fixture ingests corpus/ with the same function `cultureqa ingest corpus` calls.
-    assert (seed_index / "CURRENT").is_file()

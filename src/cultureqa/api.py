@@ -1,4 +1,4 @@
-"""The HTTP API: POST /ask, GET /health, GET /ready. A thin adapter over the answerer."""
+"""The HTTP API: POST /ask, GET /health, GET /ready, and the admin routes. A thin adapter."""
 
 from __future__ import annotations
 
@@ -12,44 +12,55 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from . import __version__
-from .answer import Answerer
+from .admin import admin_router
 from .embedding import Embedder
-from .errors import CultureQAError, IndexUnavailableError
-from .index import BUILD_HINT
-from .schemas import AskRequest, AskResponse, ErrorResponse, HealthResponse, ReadyResponse
-from .service import ensure_index, load_embedder, make_answerer, open_index
+from .errors import CultureQAError
+from .jobs import JobRunner
+from .library import Library
+from .schemas import (
+    AskRequest,
+    AskResponse,
+    CollectionOut,
+    ErrorResponse,
+    HealthResponse,
+    ReadyResponse,
+)
+from .service import ensure_index, load_embedder
 from .settings import Settings
 
 log = logging.getLogger("cultureqa")
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not JSON."},
+    404: {"model": ErrorResponse, "description": "No collection of that name."},
     422: {"model": ErrorResponse, "description": "The question or top_k is not acceptable."},
     503: {"model": ErrorResponse, "description": "No index is loaded; the message says why."},
 }
 
 
 class AppState:
-    """What the lifespan loads once: the model and, when one is usable, the index."""
+    """What the lifespan sets up once: the model, the served collections, the job runner."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.embedder: Embedder | None = None
-        self.answerer: Answerer | None = None
-        self.unavailable: IndexUnavailableError | None = None
+        self.library: Library | None = None
+        self.jobs: JobRunner | None = None
 
 
-def get_answerer(request: Request) -> Answerer:
-    """The loaded answerer, or the reason there is none (a 503 through the error handler)."""
+def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.cultureqa
-    if state.answerer is None:
-        raise state.unavailable or IndexUnavailableError(
-            "the index is not loaded yet", hint=BUILD_HINT
-        )
-    return state.answerer
+    return state
 
 
-AnswererDep = Annotated[Answerer, Depends(get_answerer)]
+def get_library(request: Request) -> Library:
+    library = app_state(request).library
+    if library is None:
+        raise CultureQAError("the service is still starting")
+    return library
+
+
+LibraryDep = Annotated[Library, Depends(get_library)]
 
 
 def create_app(
@@ -58,10 +69,12 @@ def create_app(
     embedder: Embedder | None = None,
     build_missing_index: bool = False,
 ) -> FastAPI:
-    """Build the app. The model and index load in the lifespan, once, not at import.
+    """Build the app. The model and indexes load in the lifespan, once, not at import.
 
-    `build_missing_index` (what `cultureqa serve` asks for) rebuilds a missing or stale index
-    from `settings.corpus_dir` before serving; without it the app serves 503s until one exists.
+    `build_missing_index` (what `cultureqa serve` asks for) rebuilds a missing or stale default
+    collection from `settings.corpus_dir` before serving; without it the app answers 503 until
+    an index is published. Newly published versions of any collection are picked up while
+    serving, without a restart.
     """
     state = AppState(settings)
 
@@ -70,15 +83,20 @@ def create_app(
         state.embedder = embedder or load_embedder(settings)
         if build_missing_index:
             ensure_index(settings, state.embedder, progress=True)
+        library = Library(settings, state.embedder)
+        library.start()
+        state.library = library
+        state.jobs = JobRunner(on_success=library.refresh)
+        for status in library.status():
+            if status.version:
+                log.info("Collection %r: version %s", status.name, status.version)
+            else:
+                log.error("Collection %r: %s", status.name, status.problem)
         try:
-            state.answerer = make_answerer(
-                settings, state.embedder, open_index(settings, state.embedder)
-            )
-            log.info("Serving index version %s", state.answerer.index.manifest.version)
-        except IndexUnavailableError as exc:
-            state.unavailable = exc
-            log.error("No index to serve: %s", exc)
-        yield
+            yield
+        finally:
+            library.stop()
+            state.jobs.shutdown()
 
     app = FastAPI(
         title="cultureqa",
@@ -93,7 +111,10 @@ def create_app(
 
     @app.exception_handler(CultureQAError)
     async def _domain_error(request: Request, exc: CultureQAError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, hint=exc.hint)
+        response = error_response(exc.status, exc.code, exc.message, hint=exc.hint)
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -106,10 +127,12 @@ def create_app(
         summary="Ask a question",
         description="Retrieve the passages most relevant to the question, with citations.",
     )
-    def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
+    def ask(body: AskRequest, library: LibraryDep) -> AskResponse:
         # A plain def: FastAPI runs it in its thread pool, so model work never blocks the loop.
+        collection = body.collection or settings.default_collection
+        answerer = library.answerer(collection)
         top_k = settings.default_top_k if body.top_k is None else body.top_k
-        return AskResponse.from_result(answerer.ask(body.question, top_k))
+        return AskResponse.from_result(answerer.ask(body.question, top_k), collection)
 
     @app.get("/health", response_model=HealthResponse, summary="The process is alive")
     def health() -> HealthResponse:
@@ -119,22 +142,29 @@ def create_app(
         "/ready",
         response_model=ReadyResponse,
         responses={503: {"model": ReadyResponse, "description": "No index is loaded."}},
-        summary="An index is loaded and questions can be answered",
+        summary="The default collection can answer; every collection's version and problems",
     )
-    def ready() -> Any:
-        if state.answerer is None:
-            reason = str(state.unavailable) if state.unavailable else "starting"
+    def ready(request: Request) -> Any:
+        library = app_state(request).library
+        if library is None:
             return JSONResponse(
-                ReadyResponse(status="unavailable", reason=reason).model_dump(), status_code=503
+                ReadyResponse(status="starting", reason="starting").model_dump(), status_code=503
             )
-        manifest = state.answerer.index.manifest
+        collections = [CollectionOut(**s.__dict__) for s in library.status()]
+        try:
+            manifest = library.answerer().index.manifest
+        except CultureQAError as exc:
+            body = ReadyResponse(status="unavailable", reason=str(exc), collections=collections)
+            return JSONResponse(body.model_dump(), status_code=503)
         return ReadyResponse(
             status="ready",
             index_version=manifest.version,
             model=manifest.model,
             passages=manifest.passages,
+            collections=collections,
         )
 
+    app.include_router(admin_router(settings))
     return app
 
 

@@ -38,6 +38,11 @@ index_dir_option = click.option(
     default=None,
     help="Index directory [default: $CULTUREQA_INDEX_DIR or embeddings/].",
 )
+collection_option = click.option(
+    "--collection",
+    default=None,
+    help="Collection to use [default: $CULTUREQA_DEFAULT_COLLECTION or 'default'].",
+)
 model_option = click.option(
     "--model",
     default=None,
@@ -62,6 +67,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @index_dir_option
+@collection_option
 @model_option
 @click.option(
     "--format",
@@ -75,22 +81,32 @@ def cli() -> None:
     "--strict", is_flag=True, help="Fail on the first unreadable file instead of skipping it."
 )
 def ingest(
-    sources: tuple[Path, ...], index_dir: Path | None, model: str | None, fmt: str, strict: bool
+    sources: tuple[Path, ...],
+    index_dir: Path | None,
+    collection: str | None,
+    model: str | None,
+    fmt: str,
+    strict: bool,
 ) -> None:
-    """Build the index from SOURCES, files or directories [default: corpus/].
+    """Build a collection's index from SOURCES, files or directories.
 
-    Prints a progress bar while embedding and a one-line summary at the end. The new index is
-    published atomically: a server reading the old one never sees half of the new one.
+    Without SOURCES, a collection is built from its own articles: corpus/ for the default
+    collection, collections/NAME/ for the others. Only new or changed passages are embedded;
+    the others reuse their vectors. Prints a progress bar while embedding and a one-line
+    summary at the end. The new version is published atomically: a server reading the old one
+    never sees half of the new one, and picks the new one up without a restart.
     """
+    from .catalog import index_dir_of, sources_of
     from .ingest import ingest as run_ingest
     from .service import load_embedder
 
-    settings = _settings(index_dir=index_dir, model=model)
+    settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
+    name = settings.default_collection
     try:
         embedder = load_embedder(settings)
         report = run_ingest(
-            list(sources) or [settings.corpus_dir],
-            settings.index_dir,
+            list(sources) or [sources_of(settings, name)],
+            index_dir_of(settings, name),
             embedder,
             fmt=fmt,
             strict=strict,
@@ -111,27 +127,35 @@ def ingest(
     "--top-k", type=click.IntRange(min=1), default=None, help="Passages to show [default: 5]."
 )
 @index_dir_option
+@collection_option
 @model_option
 @click.option(
     "--json", "as_json", is_flag=True, help="Print exactly the JSON object POST /ask returns."
 )
 def ask(
-    question: str, top_k: int | None, index_dir: Path | None, model: str | None, as_json: bool
+    question: str,
+    top_k: int | None,
+    index_dir: Path | None,
+    collection: str | None,
+    model: str | None,
+    as_json: bool,
 ) -> None:
-    """Answer QUESTION from the index, without a server, citing each passage."""
+    """Answer QUESTION from a collection's index, without a server, citing each passage."""
+    from .library import Library
     from .schemas import AskResponse
-    from .service import load_embedder, make_answerer, open_index
+    from .service import load_embedder
 
-    settings = _settings(index_dir=index_dir, model=model)
+    settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
     try:
-        embedder = load_embedder(settings)
-        answerer = make_answerer(settings, embedder, open_index(settings, embedder))
-        result = answerer.ask(question, top_k or settings.default_top_k)
+        library = Library(settings, load_embedder(settings))
+        library.refresh()
+        result = library.answerer().ask(question, top_k or settings.default_top_k)
     except CultureQAError as exc:
         _fail(exc)
         return
     if as_json:
-        click.echo(AskResponse.from_result(result).model_dump_json(indent=2))
+        response = AskResponse.from_result(result, settings.default_collection)
+        click.echo(response.model_dump_json(indent=2))
         return
     if not result.passages:
         click.echo("No passages found.")

@@ -2,6 +2,10 @@
 
     CultureQAError (500)
     ├── InvalidRequestError (422)   a request the service understood but will not answer
+    ├── NotFoundError (404)
+    │   └── UnknownCollectionError  no collection of that name
+    ├── UnauthorizedError (401)     no admin key given
+    ├── ForbiddenError (403)        a wrong admin key, or the admin API is off
     ├── CorpusError (400)           an article could not be read or parsed
     ├── ModelError (500)            the embedding model could not be loaded
     └── IndexUnavailableError (503) no usable index
@@ -33,6 +37,25 @@ class CultureQAError(Exception):
 class InvalidRequestError(CultureQAError):
     status = 422
     code = "invalid_request"
+
+
+class NotFoundError(CultureQAError):
+    status = 404
+    code = "not_found"
+
+
+class UnknownCollectionError(NotFoundError):
+    code = "unknown_collection"
+
+
+class UnauthorizedError(CultureQAError):
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(CultureQAError):
+    status = 403
+    code = "forbidden"
 
 
 class CorpusError(CultureQAError):

@@ -14,11 +14,13 @@ CURRENT. A reader therefore sees a whole old version or a whole new one, never h
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +84,32 @@ class LoadedIndex:
         return scores, rows
 
 
+@contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """One writer at a time per index directory. The kernel drops the lock when its holder
+    dies, even by SIGKILL, so a killed build never blocks the next one."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".lock").open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def remove_abandoned_builds(index_dir: Path) -> int:
+    """Delete staging directories left by builds that died; call it holding writer_lock."""
+    versions = index_dir / VERSIONS_DIR
+    if not versions.is_dir():
+        return 0
+    abandoned = [p for p in versions.iterdir() if p.name.startswith(".building-")]
+    for path in abandoned:
+        shutil.rmtree(path, ignore_errors=True)
+    for stray in index_dir.glob(f".{CURRENT_FILE}.*.tmp"):
+        stray.unlink(missing_ok=True)
+    return len(abandoned)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -126,7 +154,11 @@ def write_index(
     corpus_fingerprint: str,
     build_seconds: float,
 ) -> Manifest:
-    """Write a new version and make it current. Returns its manifest."""
+    """Write a new version and make it current. Returns its manifest.
+
+    Call it holding writer_lock(index_dir): versions are pruned here, and two writers at once
+    could each remove what the other just published.
+    """
     if len(passages) != len(vectors):
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
     versions = index_dir / VERSIONS_DIR
@@ -209,9 +241,9 @@ def _verify(path: Path, manifest: Manifest) -> None:
             )
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    """The manifest of the current version; raises IndexNotFoundError when there is none."""
-    version = current_version(index_dir)
+def read_manifest(index_dir: Path, version: str | None = None) -> Manifest:
+    """The manifest of `version` (default: the current one); IndexNotFoundError when none."""
+    version = version or current_version(index_dir)
     if version is None:
         raise IndexNotFoundError(f"no index in {index_dir}", hint=BUILD_HINT)
     path = index_dir / VERSIONS_DIR / version / MANIFEST_FILE
@@ -232,9 +264,12 @@ def read_manifest(index_dir: Path) -> Manifest:
     return manifest
 
 
-def load_index(index_dir: Path, *, model: str, dimension: int) -> LoadedIndex:
-    """Load and check the current version against the model that will query it."""
-    manifest = read_manifest(index_dir)
+def load_index(
+    index_dir: Path, *, model: str, dimension: int, version: str | None = None
+) -> LoadedIndex:
+    """Load `version` (default: the current one), checked against the model that will query it
+    and against its manifest's checksums."""
+    manifest = read_manifest(index_dir, version)
     path = index_dir / VERSIONS_DIR / manifest.version
     if manifest.model != model or manifest.dimension != dimension:
         raise IndexMismatchError(

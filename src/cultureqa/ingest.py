@@ -1,18 +1,39 @@
-"""Build an index from article sources: read, split, embed, write, publish."""
+"""Build an index from article sources: read, split, embed what is new, write, publish.
+
+Embeddings are keyed by a hash of the exact text the model sees (and the model's name), so a
+re-ingest reuses the vectors of every unchanged passage from the current version and embeds only
+what is new or changed. Deleted articles simply have no passages in the new version.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from tqdm import tqdm
+
 from .corpus import SkippedFile, find_files, load_corpus
-from .embedding import Embedder
+from .embedding import Embedder, Vectors
 from .errors import CorpusError, IndexUnavailableError
-from .index import Manifest, read_manifest, write_index
+from .index import (
+    Manifest,
+    load_index,
+    read_manifest,
+    remove_abandoned_builds,
+    write_index,
+    writer_lock,
+)
 from .passages import SPLITTER_VERSION, Passage, split_passages
+
+ProgressCallback = Callable[[int, int], None]  # (passages embedded so far, passages to embed)
+
+# Passages handed to the model per call: big enough for whole batches, small enough that the
+# progress bar and job progress move.
+EMBED_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -20,15 +41,31 @@ class IngestReport:
     manifest: Manifest
     articles: int
     passages: int
+    embedded: int  # passages sent to the model; the rest reused their stored vectors
     skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def reused(self) -> int:
+        return self.passages - self.embedded
+
     def summary(self) -> str:
-        skipped = f", {len(self.skipped)} files skipped" if self.skipped else ""
+        skipped = ""
+        if self.skipped:
+            reasons: dict[str, int] = {}
+            for item in self.skipped:
+                reasons[item.reason] = reasons.get(item.reason, 0) + 1
+            why = ", ".join(f"{n} {reason}" for reason, n in sorted(reasons.items()))
+            skipped = f"; skipped {len(self.skipped)} files ({why})"
         return (
             f"Indexed {self.articles} articles as {self.passages} passages "
-            f"in {self.seconds:.1f} s{skipped} (version {self.manifest.version})"
+            f"({self.embedded} embedded, {self.reused} reused) in {self.seconds:.1f} s"
+            f"{skipped} (version {self.manifest.version})"
         )
+
+
+def text_key(model: str, text: str) -> bytes:
+    return hashlib.sha256(f"{model}\0{text}".encode()).digest()
 
 
 def corpus_fingerprint(sources: Sequence[Path], fmt: str, max_tokens: int) -> str:
@@ -43,6 +80,53 @@ def corpus_fingerprint(sources: Sequence[Path], fmt: str, max_tokens: int) -> st
     return digest.hexdigest()
 
 
+def stored_vectors(index_dir: Path, embedder: Embedder) -> dict[bytes, Vectors]:
+    """Vectors of the current version by text key; empty when there is none usable."""
+    try:
+        current = load_index(index_dir, model=embedder.name, dimension=embedder.dimension)
+    except IndexUnavailableError:
+        return {}
+    matrix = current.vectors.reconstruct_n(0, current.vectors.ntotal)
+    return {
+        text_key(embedder.name, p.embedding_text): matrix[row]
+        for row, p in enumerate(current.passages)
+    }
+
+
+def embed_missing(
+    texts: Sequence[str],
+    known: dict[bytes, Vectors],
+    embedder: Embedder,
+    *,
+    batch_size: int,
+    progress: bool,
+    on_progress: ProgressCallback | None,
+) -> tuple[Vectors, int]:
+    """Vectors for all texts, embedding only those whose key is not in `known`."""
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    todo: list[int] = []
+    for row, text in enumerate(texts):
+        vector = known.get(text_key(embedder.name, text))
+        if vector is None:
+            todo.append(row)
+        else:
+            vectors[row] = vector
+    # Longest first across the whole corpus: batches of like length waste little on padding.
+    todo.sort(key=lambda row: -len(texts[row]))
+    if on_progress:
+        on_progress(0, len(todo))
+    with tqdm(
+        total=len(todo), desc="Embedding", unit="passage", disable=not progress, leave=False
+    ) as bar:
+        for start in range(0, len(todo), EMBED_CHUNK):
+            rows = todo[start : start + EMBED_CHUNK]
+            vectors[rows] = embedder.embed([texts[r] for r in rows], batch_size=batch_size)
+            bar.update(len(rows))
+            if on_progress:
+                on_progress(start + len(rows), len(todo))
+    return vectors, len(todo)
+
+
 def ingest(
     sources: Sequence[Path],
     index_dir: Path,
@@ -52,35 +136,45 @@ def ingest(
     strict: bool = False,
     batch_size: int = 64,
     progress: bool = False,
+    on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Read `sources`, embed every passage, and publish a new index version in `index_dir`.
+    """Read `sources`, embed every new passage, and publish a new index version in `index_dir`.
 
-    Raises CorpusError when nothing usable was found (or, with `strict`, on the first bad file).
+    Raises CorpusError when nothing usable was found (or, with `strict`, on the first bad file);
+    then nothing is published and the current version stays as it was.
     """
     started = time.perf_counter()
-    corpus = load_corpus(sources, fmt, strict=strict)
-    passages: list[Passage] = []
-    for article in corpus.articles:
-        passages.extend(split_passages(article, embedder.count_tokens, embedder.max_tokens))
-    if not passages:
-        reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no files"
-        raise CorpusError(f"no passages found in {', '.join(map(str, sources))} ({reasons})")
-    vectors = embedder.embed(
-        [p.embedding_text for p in passages], batch_size=batch_size, progress=progress
-    )
-    manifest = write_index(
-        index_dir,
-        passages,
-        vectors,
-        model=embedder.name,
-        sources=[str(s) for s in sources],
-        corpus_fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
-        build_seconds=time.perf_counter() - started,
-    )
+    with writer_lock(index_dir):
+        remove_abandoned_builds(index_dir)
+        corpus = load_corpus(sources, fmt, strict=strict)
+        passages: list[Passage] = []
+        for article in corpus.articles:
+            passages.extend(split_passages(article, embedder.count_tokens, embedder.max_tokens))
+        if not passages:
+            reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no files"
+            raise CorpusError(f"no passages found in {', '.join(map(str, sources))} ({reasons})")
+        vectors, embedded = embed_missing(
+            [p.embedding_text for p in passages],
+            stored_vectors(index_dir, embedder),
+            embedder,
+            batch_size=batch_size,
+            progress=progress,
+            on_progress=on_progress,
+        )
+        manifest = write_index(
+            index_dir,
+            passages,
+            vectors,
+            model=embedder.name,
+            sources=[str(s) for s in sources],
+            corpus_fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
+            build_seconds=time.perf_counter() - started,
+        )
     return IngestReport(
         manifest=manifest,
         articles=len(corpus.articles),
         passages=len(passages),
+        embedded=embedded,
         skipped=corpus.skipped,
         seconds=time.perf_counter() - started,
     )

@@ -26,6 +26,11 @@ class AskRequest(BaseModel):
         description="How many passages to return, best first (default 5; the server's maximum "
         "is in its settings, 50 unless changed).",
     )
+    collection: str | None = Field(
+        default=None,
+        description="Which collection to ask (default: the server's default collection). An "
+        "unknown name gets a 404 listing the known ones.",
+    )
 
 
 class CitationOut(BaseModel):
@@ -59,6 +64,7 @@ class AskResponse(BaseModel):
             "examples": [
                 {
                     "question": EXAMPLE_QUESTION,
+                    "collection": "default",
                     "passages": [
                         {
                             "rank": 1,
@@ -90,14 +96,17 @@ class AskResponse(BaseModel):
     )
 
     question: str = Field(description="The question as answered (white space trimmed).")
+    collection: str = Field(description="The collection that answered.")
     passages: list[PassageOut] = Field(description="The most relevant passages, best first.")
     index_version: str = Field(description="Version of the index that answered.")
     model: str = Field(description="Embedding model the index was built with.")
     took_ms: float = Field(description="Time spent answering, in milliseconds.")
 
     @classmethod
-    def from_result(cls, result: AskResult) -> AskResponse:
-        return cls.model_validate(result, from_attributes=True)
+    def from_result(cls, result: AskResult, collection: str) -> AskResponse:
+        return cls.model_validate(
+            {**result.__dict__, "collection": collection}, from_attributes=True
+        )
 
 
 class ErrorBody(BaseModel):
@@ -117,9 +126,44 @@ class HealthResponse(BaseModel):
     status: str
 
 
+class CollectionOut(BaseModel):
+    name: str
+    version: str | None = Field(description="The index version being served.")
+    passages: int | None
+    problem: str | None = Field(
+        description="Why the newest published version is not being served, if it is not."
+    )
+
+
 class ReadyResponse(BaseModel):
-    status: str
+    status: str = Field(description="'ready' when the default collection can answer.")
     index_version: str | None = None
     model: str | None = None
     passages: int | None = None
     reason: str | None = None
+    collections: list[CollectionOut] = Field(default_factory=list)
+
+
+class StoredArticle(BaseModel):
+    collection: str
+    file: str
+    bytes: int
+    articles: int
+
+
+class ArticleFiles(BaseModel):
+    collection: str
+    files: list[str]
+
+
+class JobOut(BaseModel):
+    id: str
+    collection: str
+    state: str = Field(description="queued, running, succeeded or failed.")
+    embedded: int = Field(description="Passages embedded so far.")
+    to_embed: int | None = Field(description="Passages to embed (new or changed), once known.")
+    summary: str | None
+    error: str | None
+    version: str | None = Field(description="The version published, once succeeded.")
+    created_at: float
+    finished_at: float | None

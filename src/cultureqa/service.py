@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from .answer import Answerer
+from .catalog import index_dir_of, sources_of
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .index import LoadedIndex, load_index
-from .ingest import ingest, staleness
+from .ingest import IngestReport, ProgressCallback, ingest, staleness
 from .retrieval import DenseRetriever
 from .settings import Settings
 
@@ -18,24 +19,45 @@ def load_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(settings.model, device=settings.device)
 
 
-def ensure_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> None:
-    """Build the index from `settings.corpus_dir` when it is missing or stale."""
-    reason = staleness(settings.index_dir, [settings.corpus_dir], embedder)
-    if reason is None:
-        return
-    log.warning("Rebuilding the index in %s: %s", settings.index_dir, reason)
-    report = ingest(
-        [settings.corpus_dir],
-        settings.index_dir,
+def ingest_collection(
+    settings: Settings,
+    embedder: Embedder,
+    collection: str | None = None,
+    *,
+    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Re-ingest a collection from its own articles directory (corpus_dir for the default)."""
+    name = collection or settings.default_collection
+    return ingest(
+        [sources_of(settings, name)],
+        index_dir_of(settings, name),
         embedder,
         batch_size=settings.batch_size,
         progress=progress,
+        on_progress=on_progress,
     )
+
+
+def ensure_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> None:
+    """Build the default collection from `settings.corpus_dir` when it is missing or stale."""
+    index_dir = index_dir_of(settings, settings.default_collection)
+    reason = staleness(index_dir, [settings.corpus_dir], embedder)
+    if reason is None:
+        return
+    log.warning("Rebuilding the index in %s: %s", index_dir, reason)
+    report = ingest_collection(settings, embedder, progress=progress)
     log.warning("%s", report.summary())
 
 
-def open_index(settings: Settings, embedder: Embedder) -> LoadedIndex:
-    return load_index(settings.index_dir, model=embedder.name, dimension=embedder.dimension)
+def open_index(
+    settings: Settings, embedder: Embedder, collection: str | None = None
+) -> LoadedIndex:
+    return load_index(
+        index_dir_of(settings, collection or settings.default_collection),
+        model=embedder.name,
+        dimension=embedder.dimension,
+    )
 
 
 def make_answerer(settings: Settings, embedder: Embedder, index: LoadedIndex) -> Answerer:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .catalog import is_collection_name
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MIN_ADMIN_KEY_CHARS = 24
 
 
 class Settings(BaseSettings):
@@ -21,7 +24,34 @@ class Settings(BaseSettings):
     )
     index_dir: Path = Field(
         Path("embeddings"),
-        description="Directory holding the built index (FAISS vectors, passages, manifest).",
+        description="Directory holding the built indexes, one sub-directory per collection.",
+    )
+    collections_dir: Path = Field(
+        Path("collections"),
+        description=(
+            "Articles of the named collections other than the default, one sub-directory per "
+            "collection (where the admin API stores uploads). The default collection's articles "
+            "are corpus_dir."
+        ),
+    )
+    default_collection: str = Field(
+        "default", description="Collection asked when a request names none; built from corpus_dir."
+    )
+    reload_interval: float = Field(
+        1.0,
+        gt=0,
+        le=3600,
+        description="Seconds between checks for newly published index versions while serving.",
+    )
+    admin_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description=(
+            "Keys for the admin API, as a JSON list: CULTUREQA_ADMIN_KEYS='[\"...\"]'. Each at "
+            "least 24 characters. Empty: the admin API refuses every request."
+        ),
+    )
+    max_upload_bytes: int = Field(
+        10_000_000, ge=1, description="Largest article the admin API accepts, in bytes."
     )
     model: str = Field(
         DEFAULT_MODEL,
@@ -48,6 +78,23 @@ class Settings(BaseSettings):
                 f"default_top_k ({self.default_top_k}) must not exceed max_top_k ({self.max_top_k})"
             )
         return self
+
+    @field_validator("default_collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        if not is_collection_name(value):
+            raise ValueError("use 1-64 lower-case letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("admin_keys")
+    @classmethod
+    def _strong_admin_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for key in keys:
+            if len(key.get_secret_value()) < MIN_ADMIN_KEY_CHARS:
+                raise ValueError(
+                    f"each admin key must be at least {MIN_ADMIN_KEY_CHARS} characters long"
+                )
+        return keys
 
     @field_validator("log_level")
     @classmethod

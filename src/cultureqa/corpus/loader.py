@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError
+from .html import parse_html
+from .jsonl import parse_jsonl
 from .markdown import parse_markdown
 from .model import Article
 from .source import SourceFile
@@ -17,11 +19,16 @@ Parser = Callable[[str, SourceFile], list[Article]]
 PARSERS: dict[str, Parser] = {
     "markdown": parse_markdown,
     "text": parse_text,
+    "html": parse_html,
+    "jsonl": parse_jsonl,
 }
 EXTENSIONS: dict[str, str] = {
     ".md": "markdown",
     ".markdown": "markdown",
     ".txt": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
 }
 FORMATS = ("auto", *PARSERS)
 
@@ -73,6 +80,11 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise CorpusError(f"cannot read: {exc.strerror or exc}") from exc
+    return decode_text(data)
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes of an article file as text; raises CorpusError for binary, non-UTF-8 or empty."""
     if b"\x00" in data[:8192]:
         raise CorpusError("binary file (contains NUL bytes)")
     try:
