@@ -141,12 +141,16 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer QUESTION from a collection's index, without a server, citing each passage."""
+    from .catalog import index_dir_of
+    from .index import read_manifest
     from .library import Library
     from .schemas import AskResponse
     from .service import load_embedder
 
     settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
     try:
+        # Say "no index" before spending seconds loading the model.
+        read_manifest(index_dir_of(settings, settings.default_collection))
         library = Library(settings, load_embedder(settings))
         library.refresh()
         result = library.answerer().ask(question, top_k or settings.default_top_k)

@@ -1,0 +1,209 @@
+"""The admin API: keys, uploads that cannot escape their directory, background re-index jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cultureqa.api import create_app
+from cultureqa.settings import Settings
+
+from .conftest import FakeEmbedder
+from .test_library import publish
+
+KEY = "k" * 32
+AUTH = {"Authorization": f"Bearer {KEY}"}
+ARTICLE = b"---\nid: lima\n---\n# Lima\n\nCeviche is raw fish cured in lime juice.\n"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        corpus_dir=tmp_path / "corpus",
+        index_dir=tmp_path / "indexes",
+        collections_dir=tmp_path / "collections",
+        reload_interval=0.05,
+        admin_keys=[KEY, "second-key-" + "x" * 20],
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    publish(settings, FakeEmbedder(), "one")
+    with TestClient(create_app(settings, embedder=FakeEmbedder())) as test_client:
+        yield test_client
+
+
+def wait_for_job(client: TestClient, job: dict[str, Any]) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = client.get(f"/admin/jobs/{job['id']}", headers=AUTH).json()
+    return job
+
+
+ADMIN_CALLS = [
+    ("GET", "/admin/collections"),
+    ("GET", "/admin/collections/course/articles"),
+    ("PUT", "/admin/collections/course/articles/lima.md"),
+    ("DELETE", "/admin/collections/course/articles/lima.md"),
+    ("POST", "/admin/collections/course/reindex"),
+    ("GET", "/admin/jobs/job-1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_CALLS)
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Basic abc"}, 401),
+        ({"Authorization": "Bearer "}, 401),
+        ({"Authorization": "Bearer wrong-key-wrong-key-wrong-key"}, 403),
+        ({"Authorization": f"Bearer {KEY[:-1]}"}, 403),
+    ],
+)
+def test_admin_refuses_missing_and_wrong_keys(
+    client: TestClient,
+    settings: Settings,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    response = client.request(method, path, headers=headers, content=ARTICLE)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == {401: "unauthorized", 403: "forbidden"}[status]
+    if status == 401:
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert not (settings.collections_dir / "course").exists()
+
+
+def test_admin_is_off_without_keys(tmp_path: Path) -> None:
+    settings = Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i")
+    publish(settings, FakeEmbedder(), "one")
+    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
+        response = client.get("/admin/collections", headers=AUTH)
+        assert response.status_code == 403
+        assert "no admin keys are configured" in response.json()["error"]["message"]
+
+
+def test_short_admin_keys_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 24 characters"):
+        Settings(admin_keys=["short"])
+
+
+def test_upload_reindex_ask_delete(client: TestClient, settings: Settings) -> None:
+    assert client.post("/ask", json={"question": "ceviche", "collection": "course"}).json()[
+        "error"
+    ] == {
+        "code": "unknown_collection",
+        "message": "unknown collection 'course'; known collections: default",
+    }
+    stored = client.put("/admin/collections/course/articles/lima.md", content=ARTICLE, headers=AUTH)
+    assert stored.status_code == 201
+    assert stored.json() == {
+        "collection": "course",
+        "file": "lima.md",
+        "bytes": len(ARTICLE),
+        "articles": 1,
+    }
+    assert (settings.collections_dir / "course" / "lima.md").read_bytes() == ARTICLE
+    listed = client.get("/admin/collections/course/articles", headers=AUTH).json()
+    assert listed == {"collection": "course", "files": ["lima.md"]}
+
+    started = client.post("/admin/collections/course/reindex", headers=AUTH)
+    assert started.status_code == 202
+    job = wait_for_job(client, started.json())
+    assert job["state"] == "succeeded", job
+    assert (job["embedded"], job["to_embed"]) == (1, 1)
+    assert "Indexed 1 articles as 1 passages" in job["summary"]
+
+    answer = client.post("/ask", json={"question": "ceviche lime", "collection": "course"})
+    assert answer.status_code == 200
+    assert answer.json()["collection"] == "course"
+    assert answer.json()["passages"][0]["citation"]["article_id"] == "lima"
+    names = [c["name"] for c in client.get("/admin/collections", headers=AUTH).json()]
+    assert names == ["course", "default"]
+
+    assert (
+        client.delete("/admin/collections/course/articles/lima.md", headers=AUTH).status_code == 204
+    )
+    assert (
+        client.delete("/admin/collections/course/articles/lima.md", headers=AUTH).status_code == 404
+    )
+    failed = wait_for_job(
+        client, client.post("/admin/collections/course/reindex", headers=AUTH).json()
+    )
+    assert failed["state"] == "failed"
+    assert "no passages found" in failed["error"]
+    # A failed build publishes nothing: the last good version keeps answering.
+    again = client.post("/ask", json={"question": "ceviche", "collection": "course"})
+    assert again.json()["passages"][0]["citation"]["article_id"] == "lima"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..",
+        "..%2F..%2Fescape.md",
+        "%2E%2E%2Fescape.md",
+        "..%5Cescape.md",
+        "escape.md%00.txt",
+        ".hidden.md",
+        "%2Fetc%2Fpasswd.md",
+        "sub%2Fdir.md",
+        "notes.exe",
+    ],
+)
+def test_upload_paths_cannot_escape(client: TestClient, settings: Settings, name: str) -> None:
+    response = client.put(
+        f"/admin/collections/course/articles/{name}", content=ARTICLE, headers=AUTH
+    )
+    assert 400 <= response.status_code < 500
+    assert response.status_code != 201
+    everything = [p for p in settings.collections_dir.parent.rglob("*") if p.is_file()]
+    assert not any(p.name.endswith(("escape.md", "passwd.md", "dir.md")) for p in everything)
+    assert not (settings.collections_dir / "course").exists()
+
+
+@pytest.mark.parametrize("collection", ["..", "UPPER", "a b", "x" * 65])
+def test_bad_collection_names(client: TestClient, collection: str) -> None:
+    response = client.put(
+        f"/admin/collections/{collection}/articles/a.md", content=ARTICLE, headers=AUTH
+    )
+    assert response.status_code in (404, 422)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"\x00\x01", "binary file"),
+        (b"---\n: [\n---\nx\n", "front matter is not valid YAML"),
+    ],
+)
+def test_bad_uploads_are_refused(client: TestClient, content: bytes, message: str) -> None:
+    response = client.put("/admin/collections/course/articles/a.md", content=content, headers=AUTH)
+    assert response.status_code == 422
+    assert message in response.json()["error"]["message"]
+
+
+def test_upload_size_limit(tmp_path: Path) -> None:
+    settings = Settings(
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        collections_dir=tmp_path / "cols",
+        admin_keys=[KEY],
+        max_upload_bytes=100,
+    )
+    publish(settings, FakeEmbedder(), "one")
+    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
+        big = b"# Big\n\n" + b"word " * 100
+        response = client.put("/admin/collections/c/articles/big.md", content=big, headers=AUTH)
+        assert response.status_code == 413
