@@ -4,7 +4,7 @@
       CURRENT                  name of the version being served (replaced atomically)
       versions/<version>/
         manifest.json          model, dimension, counts, corpus fingerprint, checksums
-        vectors.faiss          IndexFlatIP over unit vectors: inner product is cosine similarity
+        vectors.faiss          FAISS inner-product index over unit vectors (see vectors.py)
         passages.jsonl         one passage per line, in vector order (JSON: no pickle anywhere)
 
 A build is written to a hidden directory, verified, renamed into versions/, and only then named in
@@ -32,6 +32,7 @@ import numpy as np
 from .embedding import Vectors
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .passages import Passage
+from .vectors import build_vector_index, tune_for_search
 
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
@@ -57,6 +58,7 @@ class Manifest:
     built_at: str
     build_seconds: float
     files: dict[str, dict[str, Any]]
+    vector_index: str = "flat"  # "flat" (exact) or "hnsw"; see vectors.py
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -153,6 +155,7 @@ def write_index(
     sources: Sequence[str],
     corpus_fingerprint: str,
     build_seconds: float,
+    vector_kind: str = "auto",
 ) -> Manifest:
     """Write a new version and make it current. Returns its manifest.
 
@@ -173,10 +176,8 @@ def write_index(
     staging.mkdir()
     try:
         dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        flat = faiss.IndexFlatIP(dimension)
-        if len(vectors):
-            flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(flat, str(staging / VECTORS_FILE))
+        vector_index, kind = build_vector_index(vectors, dimension, vector_kind)
+        faiss.write_index(vector_index, str(staging / VECTORS_FILE))
         with (staging / PASSAGES_FILE).open("w", encoding="utf-8") as handle:
             for passage in passages:
                 handle.write(_passage_to_json(passage) + "\n")
@@ -196,6 +197,7 @@ def write_index(
             built_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
             build_seconds=round(build_seconds, 3),
             files=files,
+            vector_index=kind,
         )
         (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
@@ -281,6 +283,7 @@ def load_index(
     _verify(path, manifest)
     try:
         vectors = faiss.read_index(str(path / VECTORS_FILE))
+        tune_for_search(vectors)
         with (path / PASSAGES_FILE).open(encoding="utf-8") as handle:
             passages = [_passage_from_json(line) for line in handle if line.strip()]
     except (RuntimeError, ValueError, TypeError, KeyError) as exc:
