@@ -14,6 +14,7 @@ import pytest
 
 from cultureqa.embedding import Embedder, SentenceTransformerEmbedder, Vectors
 from cultureqa.ingest import ingest
+from cultureqa.service import load_embedder
 from cultureqa.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -63,6 +64,13 @@ def fake_embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
+    """The real model on the default backend, as users get it."""
+    return load_embedder(Settings())
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    """The real model through sentence-transformers itself."""
     return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from .answer import Answerer
 from .catalog import index_dir_of, sources_of
-from .embedding import Embedder, SentenceTransformerEmbedder
+from .embedding import Embedder, SentenceTransformerEmbedder, resolve_model_path
+from .errors import ModelError
 from .index import LoadedIndex, load_index
 from .ingest import IngestReport, ProgressCallback, ingest, staleness
+from .onnx_embedding import OnnxEmbedder
+from .onnx_embedding import supports as onnx_supports
 from .retrieval import DenseRetriever
 from .settings import Settings
 
@@ -16,6 +20,18 @@ log = logging.getLogger("cultureqa")
 
 
 def load_embedder(settings: Settings) -> Embedder:
+    """The configured model on the configured backend (see Settings.backend)."""
+    model_dir = Path(resolve_model_path(settings.model))
+    wants_onnx = settings.backend == "onnx" or (
+        settings.backend == "auto" and settings.device == "cpu" and onnx_supports(model_dir)
+    )
+    if wants_onnx:
+        try:
+            return OnnxEmbedder(settings.model, model_dir, cache_dir=settings.model_cache_dir)
+        except ModelError as exc:
+            if settings.backend == "onnx":
+                raise
+            log.warning("ONNX backend unavailable (%s); using torch", exc)
     return SentenceTransformerEmbedder(settings.model, device=settings.device)
 
 

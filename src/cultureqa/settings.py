@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,18 @@ class Settings(BaseSettings):
         ),
     )
     device: str = Field("cpu", description="Torch device for the model, e.g. 'cpu' or 'cuda'.")
+    backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description=(
+            "How the model runs: 'onnx' (ONNX Runtime; exported once and cached; the same "
+            "vectors, faster, quick to start), 'torch' (sentence-transformers), or 'auto': onnx "
+            "when the model supports it and the device is the CPU, else torch."
+        ),
+    )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where ONNX exports of models are cached [default: ~/.cache/cultureqa/onnx].",
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Passages embedded per batch.")
     default_top_k: int = Field(5, ge=1, description="Passages returned when top_k is not given.")
     max_top_k: int = Field(50, ge=1, le=1000, description="Largest top_k a request may ask for.")
