@@ -61,7 +61,52 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-class SentenceTransformerEmbedder:
+class BatchEmbedder:
+    """What every backend shares: the model's facts, and embedding in length-sorted batches.
+
+    A backend sets `_name`, `_dimension` and `_max_tokens`, and implements `_run` (one batch of
+    texts to unit vectors) and `count_tokens`.
+    """
+
+    _name: str
+    _dimension: int
+    _max_tokens: int
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        raise NotImplementedError
+
+    def _run(self, texts: list[str]) -> Vectors:
+        raise NotImplementedError
+
+    def embed(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Vectors:
+        out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        # Longest first, so each batch holds texts of like length and padding wastes little.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with tqdm(
+            total=len(texts), desc="Embedding", unit="passage", disable=not progress, leave=False
+        ) as bar:
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                out[rows] = self._run([texts[i] for i in rows])
+                bar.update(len(rows))
+        return out
+
+
+class SentenceTransformerEmbedder(BatchEmbedder):
     """A sentence-transformers model, loaded once, run on the CPU unless told otherwise."""
 
     def __init__(self, name: str, device: str = "cpu") -> None:
@@ -99,41 +144,15 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"model {name!r} does not say how many tokens it reads")
         self._max_tokens = int(window) - special
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
-
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    def embed(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
-    ) -> Vectors:
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
-        # Longest first, so each batch holds texts of like length and padding wastes little.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        out = np.empty((len(texts), self._dimension), dtype=np.float32)
-        with tqdm(
-            total=len(texts), desc="Embedding", unit="passage", disable=not progress, leave=False
-        ) as bar:
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                vectors = self._model.encode(
-                    [texts[i] for i in batch],
-                    batch_size=len(batch),
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-                out[batch] = vectors.astype(np.float32, copy=False)
-                bar.update(len(batch))
-        return out
+    def _run(self, texts: list[str]) -> Vectors:
+        vectors = self._model.encode(
+            texts,
+            batch_size=len(texts),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -17,13 +17,12 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .embedding import Vectors
+from .embedding import BatchEmbedder, Vectors
 from .errors import ModelError
 
 log = logging.getLogger("cultureqa")
@@ -134,7 +133,7 @@ def export(model_dir: Path, target: Path) -> None:
     staging.replace(target)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(BatchEmbedder):
     """The Embedder protocol on ONNX Runtime, with the model's own tokenizer.json."""
 
     def __init__(
@@ -183,25 +182,13 @@ class OnnxEmbedder:
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=window)
         self._tokenizer.enable_padding()
-        self._dimension = int(self.embed(["dimension probe"]).shape[1])
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
+        self._dimension = int(self._run(["dimension probe"]).shape[1])
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
-    def _run(self, texts: Sequence[str]) -> Vectors:
-        encodings = self._tokenizer.encode_batch(list(texts))
+    def _run(self, texts: list[str]) -> Vectors:
+        encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
@@ -216,18 +203,3 @@ class OnnxEmbedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         vectors: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return vectors
-
-    def embed(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
-    ) -> Vectors:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        # Longest first, so each batch holds texts of like length and padding wastes little.
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        first = self._run([texts[i] for i in batches[0]])
-        out: Vectors = np.empty((len(texts), first.shape[1]), dtype=np.float32)
-        out[batches[0]] = first
-        for rows in batches[1:]:
-            out[rows] = self._run([texts[i] for i in rows])
-        return out
