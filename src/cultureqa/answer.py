@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import quote
 
 from .errors import InvalidRequestError
+from .followup import ARTICLE_BOOST, FollowUp, PlaceCatalog, Turn, resolve_followup
 from .index import LoadedIndex
 from .passages import Passage
 from .retrieval import DenseRetriever, Hit
@@ -22,6 +25,7 @@ class Citation:
     source_file: str | None
     start_line: int
     end_line: int
+    page: str  # the section on this server's article page: /articles/<id>#<anchor>
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,12 @@ def link_for(passage: Passage) -> str | None:
     return f"{base}#{passage.anchor}" if passage.anchor else base
 
 
+def page_for(passage: Passage) -> str:
+    """Path of the section on the served article page, relative to the API's base URL."""
+    page = f"/articles/{quote(passage.article_id, safe='')}"
+    return f"{page}#{quote(passage.anchor, safe='')}" if passage.anchor else page
+
+
 def cite(passage: Passage) -> Citation:
     return Citation(
         article_id=passage.article_id,
@@ -61,6 +71,7 @@ def cite(passage: Passage) -> Citation:
         source_file=passage.source_file,
         start_line=passage.start_line,
         end_line=passage.end_line,
+        page=page_for(passage),
     )
 
 
@@ -79,12 +90,15 @@ class Answerer:
         self._index = index
         self._max_question_chars = max_question_chars
         self._max_top_k = max_top_k
+        self._places = PlaceCatalog.from_passages(index.passages)
 
     @property
     def index(self) -> LoadedIndex:
         return self._index
 
-    def ask(self, question: str, top_k: int) -> AskResult:
+    def ask(self, question: str, top_k: int, history: Sequence[Turn] = ()) -> AskResult:
+        """Rank passages for `question`; `history` (earlier turns, oldest first) lets a
+        follow-up that names no place lean on the place of an earlier turn (see followup.py)."""
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -98,7 +112,7 @@ class Answerer:
             )
         if not 1 <= top_k <= self._max_top_k:
             raise InvalidRequestError(f"top_k must be between 1 and {self._max_top_k}, not {top_k}")
-        hits = self._retriever.search(question, top_k)
+        hits = self._search(resolve_followup(question, history, self._places), top_k)
         return AskResult(
             question=question,
             passages=[_answered(hit) for hit in hits],
@@ -106,6 +120,19 @@ class Answerer:
             model=self._index.manifest.model,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+    def _search(self, plan: FollowUp, top_k: int) -> list[Hit]:
+        if not plan.boost_articles:
+            return self._retriever.search(plan.query, top_k)
+        # Look further than top_k so that the carried article's passages can be boosted in.
+        pool = self._retriever.search(plan.query, max(top_k * 4, 20))
+
+        def boosted(hit: Hit) -> float:
+            bonus = ARTICLE_BOOST if hit.passage.article_id in plan.boost_articles else 0.0
+            return hit.score + bonus
+
+        ranked = sorted(pool, key=boosted, reverse=True)[:top_k]
+        return [replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
 
 
 def _answered(hit: Hit) -> AnsweredPassage:

@@ -19,6 +19,7 @@ from .index import BUILD_HINT
 from .schemas import AskRequest, AskResponse, ErrorResponse, HealthResponse, ReadyResponse
 from .service import ensure_index, load_embedder, make_answerer, open_index
 from .settings import Settings
+from .web import install_web
 
 log = logging.getLogger("cultureqa")
 
@@ -109,7 +110,7 @@ def create_app(
     def ask(body: AskRequest, answerer: AnswererDep) -> AskResponse:
         # A plain def: FastAPI runs it in its thread pool, so model work never blocks the loop.
         top_k = settings.default_top_k if body.top_k is None else body.top_k
-        return AskResponse.from_result(answerer.ask(body.question, top_k))
+        return AskResponse.from_result(answerer.ask(body.question, top_k, body.turns()))
 
     @app.get("/health", response_model=HealthResponse, summary="The process is alive")
     def health() -> HealthResponse:
@@ -135,6 +136,7 @@ def create_app(
             passages=manifest.passages,
         )
 
+    install_web(app, settings, get_answerer)
     return app
 
 

@@ -4,6 +4,7 @@
     ├── InvalidRequestError (422)   a request the service understood but will not answer
     ├── CorpusError (400)           an article could not be read or parsed
     ├── ModelError (500)            the embedding model could not be loaded
+    ├── FeedbackError (500)         feedback could not be stored
     └── IndexUnavailableError (503) no usable index
         ├── IndexNotFoundError      nothing built yet
         ├── IndexMismatchError      built with another model or format version
@@ -43,6 +44,11 @@ class CorpusError(CultureQAError):
 class ModelError(CultureQAError):
     status = 500
     code = "model_error"
+
+
+class FeedbackError(CultureQAError):
+    status = 500
+    code = "feedback_error"
 
 
 class IndexUnavailableError(CultureQAError):
