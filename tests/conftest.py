@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,3 +87,26 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
 @pytest.fixture
 def seed_settings(seed_index: Path) -> Settings:
     return Settings(corpus_dir=CORPUS, index_dir=seed_index)
+
+
+WIDGET_CORPUS = Path(__file__).resolve().parent / "data" / "widget-corpus"
+
+
+@pytest.fixture(scope="session")
+def places_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hamhung (the seed article), Kyoto (another place, with a section on food), and an
+    article whose text is full of markup and `javascript:` links."""
+    corpus = tmp_path_factory.mktemp("places-corpus")
+    shutil.copy(CORPUS / "hamhung-culture.md", corpus)
+    for article in WIDGET_CORPUS.glob("*.md"):
+        shutil.copy(article, corpus)
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def places_index(
+    tmp_path_factory: pytest.TempPathFactory, places_corpus: Path, real_embedder: Embedder
+) -> Path:
+    index_root = tmp_path_factory.mktemp("places-index")
+    ingest([places_corpus], index_root / "default", real_embedder)
+    return index_root

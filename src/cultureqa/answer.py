@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from urllib.parse import quote
 
 from .errors import InvalidRequestError
+from .followup import ARTICLE_BOOST, FollowUp, PlaceCatalog, Turn, resolve_followup
 from .index import LoadedIndex
 from .passages import Passage
 from .retrieval import DenseRetriever, Hit
@@ -22,6 +25,7 @@ class Citation:
     source_file: str | None
     start_line: int
     end_line: int
+    page: str  # the section on this server's article page: /articles/<id>#<anchor>
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,16 @@ def link_for(passage: Passage) -> str | None:
     return f"{base}#{passage.anchor}" if passage.anchor else base
 
 
-def cite(passage: Passage) -> Citation:
+def page_for(passage: Passage, collection: str | None = None) -> str:
+    """Path of the section on the served article page, relative to the API's base URL.
+    `collection` is named for any collection but the default one."""
+    page = f"/articles/{quote(passage.article_id, safe='')}"
+    if collection:
+        page += f"?collection={quote(collection, safe='')}"
+    return f"{page}#{quote(passage.anchor, safe='')}" if passage.anchor else page
+
+
+def cite(passage: Passage, collection: str | None = None) -> Citation:
     return Citation(
         article_id=passage.article_id,
         title=passage.title,
@@ -61,6 +74,7 @@ def cite(passage: Passage) -> Citation:
         source_file=passage.source_file,
         start_line=passage.start_line,
         end_line=passage.end_line,
+        page=page_for(passage, collection),
     )
 
 
@@ -74,17 +88,23 @@ class Answerer:
         *,
         max_question_chars: int,
         max_top_k: int,
+        collection: str | None = None,
     ) -> None:
+        """`collection` is None for the default collection, else its name (for page links)."""
+        self._collection = collection
         self._retriever = retriever
         self._index = index
         self._max_question_chars = max_question_chars
         self._max_top_k = max_top_k
+        self._places = PlaceCatalog.from_passages(index.passages)
 
     @property
     def index(self) -> LoadedIndex:
         return self._index
 
-    def ask(self, question: str, top_k: int) -> AskResult:
+    def ask(self, question: str, top_k: int, history: Sequence[Turn] = ()) -> AskResult:
+        """Rank passages for `question`; `history` (earlier turns, oldest first) lets a
+        follow-up that names no place lean on the place of an earlier turn (see followup.py)."""
         started = time.perf_counter()
         question = question.strip()
         if not question:
@@ -98,21 +118,34 @@ class Answerer:
             )
         if not 1 <= top_k <= self._max_top_k:
             raise InvalidRequestError(f"top_k must be between 1 and {self._max_top_k}, not {top_k}")
-        hits = self._retriever.search(question, top_k)
+        hits = self._search(resolve_followup(question, history, self._places), top_k)
         return AskResult(
             question=question,
-            passages=[_answered(hit) for hit in hits],
+            passages=[_answered(hit, self._collection) for hit in hits],
             index_version=self._index.manifest.version,
             model=self._index.manifest.model,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
+    def _search(self, plan: FollowUp, top_k: int) -> list[Hit]:
+        if not plan.boost_articles:
+            return self._retriever.search(plan.query, top_k)
+        # Look further than top_k so that the carried article's passages can be boosted in.
+        pool = self._retriever.search(plan.query, max(top_k * 4, 20))
 
-def _answered(hit: Hit) -> AnsweredPassage:
+        def boosted(hit: Hit) -> float:
+            bonus = ARTICLE_BOOST if hit.passage.article_id in plan.boost_articles else 0.0
+            return hit.score + bonus
+
+        ranked = sorted(pool, key=boosted, reverse=True)[:top_k]
+        return [replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
+
+
+def _answered(hit: Hit, collection: str | None) -> AnsweredPassage:
     return AnsweredPassage(
         rank=hit.rank,
         id=hit.passage.id,
         score=round(hit.score, 4),
         text=hit.passage.text,
-        citation=cite(hit.passage),
+        citation=cite(hit.passage, collection),
     )

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from . import __version__
 from .admin import admin_router
+from .answer import Answerer
 from .embedding import Embedder
 from .errors import CultureQAError
 from .jobs import JobRunner
@@ -27,6 +28,7 @@ from .schemas import (
 )
 from .service import ensure_index, load_embedder
 from .settings import Settings
+from .web import install_web
 
 log = logging.getLogger("cultureqa")
 
@@ -61,6 +63,11 @@ def get_library(request: Request) -> Library:
 
 
 LibraryDep = Annotated[Library, Depends(get_library)]
+
+
+def answerer_for_page(request: Request) -> Answerer:
+    """The answerer whose passages an article page shows: ?collection=NAME, else the default."""
+    return get_library(request).answerer(request.query_params.get("collection") or None)
 
 
 def create_app(
@@ -132,7 +139,8 @@ def create_app(
         collection = body.collection or settings.default_collection
         answerer = library.answerer(collection)
         top_k = settings.default_top_k if body.top_k is None else body.top_k
-        return AskResponse.from_result(answerer.ask(body.question, top_k), collection)
+        result = answerer.ask(body.question, top_k, body.turns())
+        return AskResponse.from_result(result, collection)
 
     @app.get("/health", response_model=HealthResponse, summary="The process is alive")
     def health() -> HealthResponse:
@@ -165,6 +173,7 @@ def create_app(
         )
 
     app.include_router(admin_router(settings))
+    install_web(app, settings, answerer_for_page)
     return app
 
 

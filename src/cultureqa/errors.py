@@ -8,6 +8,7 @@
     ├── ForbiddenError (403)        a wrong admin key, or the admin API is off
     ├── CorpusError (400)           an article could not be read or parsed
     ├── ModelError (500)            the embedding model could not be loaded
+    ├── FeedbackError (500)         feedback could not be stored
     └── IndexUnavailableError (503) no usable index
         ├── IndexNotFoundError      nothing built yet
         ├── IndexMismatchError      built with another model or format version
@@ -66,6 +67,11 @@ class CorpusError(CultureQAError):
 class ModelError(CultureQAError):
     status = 500
     code = "model_error"
+
+
+class FeedbackError(CultureQAError):
+    status = 500
+    code = "feedback_error"
 
 
 class IndexUnavailableError(CultureQAError):

@@ -74,7 +74,7 @@ class LiveCollection:
             self.error = type(exc)(f"version {version} refused: {exc}{keeping}", hint=exc.hint)
             log.error("Collection %r: %s", self.name, self.error)
             return
-        self.answerer = make_answerer(self._settings, self._embedder, index)
+        self.answerer = make_answerer(self._settings, self._embedder, index, self.name)
         self.error = None
         log.info("Collection %r: serving version %s", self.name, version)
 

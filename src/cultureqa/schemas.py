@@ -5,8 +5,20 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from .answer import AskResult
+from .followup import Turn
 
 EXAMPLE_QUESTION = "What cold noodle dish is Hamhung known for?"
+
+
+class HistoryTurn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    question: str = Field(max_length=2000, description="An earlier question.")
+    article_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The article the answer shown for it was cited from, if any.",
+    )
 
 
 class AskRequest(BaseModel):
@@ -31,6 +43,16 @@ class AskRequest(BaseModel):
         description="Which collection to ask (default: the server's default collection). An "
         "unknown name gets a 404 listing the known ones.",
     )
+    history: list[HistoryTurn] | None = Field(
+        default=None,
+        max_length=10,
+        description="Earlier turns of the conversation, oldest first (the widget sends the "
+        "last few). A question that names no place then leans on the place of the newest "
+        "turn that has one, e.g. 'And what do people eat there?' after a question on Hamhung.",
+    )
+
+    def turns(self) -> list[Turn]:
+        return [Turn(t.question, t.article_id) for t in self.history or []]
 
 
 class CitationOut(BaseModel):
@@ -48,6 +70,10 @@ class CitationOut(BaseModel):
     source_file: str | None = Field(description="The corpus file the article was read from.")
     start_line: int = Field(description="First line of the passage in the source file (1-based).")
     end_line: int = Field(description="Last line of the passage in the source file.")
+    page: str = Field(
+        description="The section on this server's article page, relative to the API's base "
+        "URL: '/articles/<article_id>#<anchor>'. Always a web page, unlike `link`."
+    )
 
 
 class PassageOut(BaseModel):
@@ -84,6 +110,8 @@ class AskResponse(BaseModel):
                                 "source_file": "corpus/hamhung-culture.md",
                                 "start_line": 26,
                                 "end_line": 28,
+                                "page": "/articles/hamhung-culture"
+                                "#the-contrast-of-modernity-and-tradition",
                             },
                         }
                     ],

@@ -76,10 +76,13 @@ def open_index(
     )
 
 
-def make_answerer(settings: Settings, embedder: Embedder, index: LoadedIndex) -> Answerer:
+def make_answerer(
+    settings: Settings, embedder: Embedder, index: LoadedIndex, collection: str | None = None
+) -> Answerer:
     return Answerer(
         DenseRetriever(embedder, index),
         index,
         max_question_chars=settings.max_question_chars,
         max_top_k=settings.max_top_k,
+        collection=None if collection == settings.default_collection else collection,
     )

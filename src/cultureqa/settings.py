@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .catalog import is_collection_name
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MIN_ADMIN_KEY_CHARS = 24
+
+# The local demo: any port on localhost and 127.0.0.1.
+LOCAL_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"]
+
+# scheme://host[:port], where the port may be `*` (any port). No path, no wildcard host:
+# an allowlist names sites.
+_ORIGIN = re.compile(r"^https?://[a-z0-9.\-]+(:(\d{1,5}|\*))?$")
+_IPV6_ORIGIN = re.compile(r"^https?://\[[0-9a-f:]+\](:(\d{1,5}|\*))?$")
+
+
+def _split_list(value: object) -> object:
+    """Lists come from the environment as text: comma or space separated."""
+    if isinstance(value, str):
+        return [part for part in re.split(r"[\s,]+", value) if part]
+    return value
+
+
+def _check_origin(origin: str, setting: str) -> str:
+    origin = origin.strip().lower().rstrip("/")
+    if not (_ORIGIN.match(origin) or _IPV6_ORIGIN.match(origin)):
+        raise ValueError(
+            f"{setting}: {origin!r} is not an origin like https://moodle.example.edu or "
+            "http://localhost:* (scheme, host, optional port or :*; no path, no wildcard host)"
+        )
+    return origin
 
 
 class Settings(BaseSettings):
@@ -83,6 +109,33 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(8000, ge=0, le=65535, description="Port `serve` listens on.")
     log_level: str = Field("info", description="uvicorn log level.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOCAL_ORIGINS),
+        description=(
+            "Origins (besides the server's own) whose pages may call /ask and /feedback from "
+            "the browser, i.e. sites that embed the widget with a script tag. Comma separated; "
+            "`:*` allows any port. Default: localhost and 127.0.0.1 on any port, for the demo."
+        ),
+    )
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["'self'", *LOCAL_ORIGINS],
+        description=(
+            "Sites that may show /embed in an iframe (Content-Security-Policy frame-ancestors). "
+            "Comma separated origins, `:*` for any port, or 'self' / 'none'. "
+            "Default: this server and localhost, for the demo."
+        ),
+    )
+    feedback_path: Path = Field(
+        Path("feedback.jsonl"),
+        description="JSON Lines file that thumbs up/down from the widget are appended to.",
+    )
+    public_url: str | None = Field(
+        None,
+        description=(
+            "The server's public base URL (e.g. https://qa.example.edu), used in the snippets "
+            "on the educators' page. Default: the URL the page was requested with."
+        ),
+    )
 
     @model_validator(mode="after")
     def _default_top_k_is_allowed(self) -> Settings:
@@ -108,6 +161,51 @@ class Settings(BaseSettings):
                     f"each admin key must be at least {MIN_ADMIN_KEY_CHARS} characters long"
                 )
         return keys
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_cors(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _valid_cors(cls, value: list[str]) -> list[str]:
+        return [_check_origin(origin, "cors_origins") for origin in value]
+
+    @field_validator("frame_ancestors", mode="before")
+    @classmethod
+    def _split_frame_ancestors(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _valid_frame_ancestors(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for source in value:
+            keyword = source.strip().strip("'").lower()
+            if keyword in {"self", "none"}:
+                out.append(f"'{keyword}'")
+            else:
+                out.append(_check_origin(source, "frame_ancestors"))
+        if "'none'" in out and len(out) > 1:
+            raise ValueError("frame_ancestors: 'none' cannot be combined with other sources")
+        return out or ["'none'"]
+
+    @field_validator("feedback_path")
+    @classmethod
+    def _feedback_is_a_file(cls, value: Path) -> Path:
+        if value.is_dir():
+            raise ValueError(f"feedback_path {value} is a directory; name a file in it")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^https?://[^\s\"'<>]+$", value):
+            raise ValueError("public_url must be an http(s) URL such as https://qa.example.edu")
+        return value.rstrip("/")
 
     @field_validator("log_level")
     @classmethod
