@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError
+from .factbook import is_profile, parse_factbook
 from .html import parse_html
 from .jsonl import parse_jsonl
 from .markdown import parse_markdown
 from .model import Article
 from .source import SourceFile
+from .squad import is_squad, parse_squad
 from .text import parse_text
 
 Parser = Callable[[str, SourceFile], list[Article]]
@@ -21,6 +24,8 @@ PARSERS: dict[str, Parser] = {
     "text": parse_text,
     "html": parse_html,
     "jsonl": parse_jsonl,
+    "factbook": parse_factbook,
+    "squad": parse_squad,
 }
 EXTENSIONS: dict[str, str] = {
     ".md": "markdown",
@@ -29,6 +34,7 @@ EXTENSIONS: dict[str, str] = {
     ".html": "html",
     ".htm": "html",
     ".jsonl": "jsonl",
+    ".json": "json",  # a Factbook profile or a SQuAD file: which one, the content says
 }
 FORMATS = ("auto", *PARSERS)
 
@@ -74,6 +80,19 @@ def format_for(path: Path, fmt: str) -> str | None:
     return EXTENSIONS.get(path.suffix.lower())
 
 
+def parse_json(text: str, source: SourceFile) -> list[Article]:
+    """A .json file under --format auto: a SQuAD file or a Factbook profile."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CorpusError(f"not JSON: {exc}") from exc
+    if is_squad(data):
+        return parse_squad(text, source)
+    if is_profile(data):
+        return parse_factbook(text, source)
+    raise CorpusError("JSON that is neither a Factbook profile nor a SQuAD file")
+
+
 def read_text(path: Path) -> str:
     """The file as UTF-8 text; raises CorpusError for unreadable, binary or empty files."""
     try:
@@ -113,7 +132,8 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
         try:
             if name is None:
                 raise CorpusError(f"unsupported file type {path.suffix or '(none)'!r}")
-            articles = PARSERS[name](read_text(path), source)
+            parse = parse_json if name == "json" else PARSERS[name]
+            articles = parse(read_text(path), source)
             if not any(a.sections for a in articles):
                 raise CorpusError("no text found")
         except CorpusError as exc:

@@ -1,0 +1,111 @@
+"""CIA World Factbook profiles (JSON): one article per country, one section per field.
+
+The public-domain Factbook is a world-culture corpus anyone can clone (its JSON export: one
+file per country, section → field → optional sub-fields → {"text": ...}). Article id = the file
+stem (`bt`, the GEC code), title = the country's conventional short name, heading path =
+`Section > Field` (`People and Society > Languages`). Values carry HTML fragments and entities;
+they are cleaned to plain text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from ..errors import CorpusError
+from .model import Article, Paragraph, build_sections
+from .source import SourceFile
+
+# Profiles with no conventional short name: the world, the EU and the oceans.
+NAMELESS = {
+    "xx": "World",
+    "ee": "European Union",
+    "oo": "Southern Ocean",
+    "xo": "Indian Ocean",
+    "xq": "Arctic Ocean",
+    "zh": "Atlantic Ocean",
+    "zn": "Pacific Ocean",
+}
+
+_BREAK = re.compile(r"<br\s*/?>|</p>|</li>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+
+
+def clean(value: str) -> str:
+    """HTML fragment to plain text: line breaks kept, tags dropped, entities decoded."""
+    text = _TAG.sub("", _BREAK.sub("\n", value))
+    lines = (_SPACES.sub(" ", html.unescape(line)).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def is_profile(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and any(k in data for k in ("Introduction", "Geography", "Government"))
+        and all(
+            isinstance(fields, dict) and all(isinstance(v, dict | str) for v in fields.values())
+            for fields in data.values()
+        )
+    )
+
+
+def country_name(data: dict[str, Any], stem: str) -> str:
+    names = data.get("Government", {}).get("Country name", {})
+    for form in ("conventional short form", "conventional long form"):
+        value = clean(str(names.get(form, {}).get("text", "")))
+        if value and value.lower() != "none":
+            return value
+    return NAMELESS.get(stem, stem)
+
+
+def _field_paragraphs(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [clean(value)]
+    if not isinstance(value, dict):
+        return []
+    if "text" in value and isinstance(value["text"], str):
+        out = [clean(value["text"])]
+        if isinstance(value.get("note"), str):
+            out.append(f"note: {clean(value['note'])}")
+        return out
+    out = []
+    for name, sub in value.items():
+        for text in _field_paragraphs(sub):
+            out.append(f"{name}: {text}")
+    return out
+
+
+def parse_factbook(text: str, source: SourceFile) -> list[Article]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CorpusError(f"not JSON: {exc}") from exc
+    if not is_profile(data):
+        raise CorpusError("not a Factbook profile (sections of fields)")
+    stem = source.path.stem
+    name = country_name(data, stem)
+    blocks: list[tuple[str, ...] | Paragraph] = []
+    number = 0
+    for section, fields in data.items():
+        for field, value in fields.items():
+            paragraphs = [p for p in _field_paragraphs(value) if p]
+            if not paragraphs:
+                continue
+            blocks.append((section, field))
+            for paragraph in paragraphs:
+                number += 1  # JSON lines mean little: number the values instead
+                blocks.append(Paragraph(paragraph, number))
+    return [
+        Article(
+            id=stem,
+            title=name,
+            sections=build_sections(blocks),
+            source_file=source.display,
+            place=name,
+            country=name,
+            language="en",
+        )
+    ]

@@ -1,0 +1,136 @@
+"""Factbook profiles and SQuAD files: the shared data sets, and small files written here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cultureqa.corpus import load_corpus
+from cultureqa.corpus.factbook import clean
+from cultureqa.embedding import Embedder
+from cultureqa.ingest import ingest
+from cultureqa.library import Library
+from cultureqa.settings import Settings
+
+from .conftest import SHARED, require_shared
+
+FACTBOOK = SHARED / "data" / "factbook"
+SQUAD = SHARED / "data" / "squad-v1.1-dev" / "dev-v1.1.json"
+
+PROFILE = {
+    "Introduction": {"Background": {"text": "A small <strong>mountain</strong> kingdom."}},
+    "People and Society": {
+        "Languages": {"text": "Dzongkha (official) 24%<br>other 76%", "note": "est. 2005"},
+        "Religions": {
+            "Buddhist": {"text": "75%"},
+            "Hindu": {"text": "22%"},
+            "note": "data from &ldquo;2005&rdquo;",
+        },
+    },
+    "Government": {
+        "Country name": {"conventional short form": {"text": "Bhutan"}},
+        "National symbol(s)": {"text": "mythical thunder dragon (<em>druk</em>)"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("a <em>b</em> c", "a b c"),
+        ("one<br>two<br/>three", "one\ntwo\nthree"),
+        ("&ldquo;quoted&rdquo; &amp; more", "“quoted” & more"),
+        ("<p>para one</p><p>para two</p>", "para one\npara two"),
+    ],
+)
+def test_clean_html(raw: str, plain: str) -> None:
+    assert clean(raw) == plain
+
+
+def test_factbook_profile(tmp_path: Path) -> None:
+    (tmp_path / "bt.json").write_text(json.dumps(PROFILE))
+    [article] = load_corpus([tmp_path], "factbook").articles
+    assert (article.id, article.title, article.country) == ("bt", "Bhutan", "Bhutan")
+    by_path = {s.heading_path: [p.text for p in s.paragraphs] for s in article.sections}
+    assert by_path["People and Society > Languages"] == [
+        "Dzongkha (official) 24%\nother 76%",
+        "note: est. 2005",
+    ]
+    assert by_path["People and Society > Religions"] == [
+        "Buddhist: 75%",
+        "Hindu: 22%",
+        "note: data from “2005”",
+    ]
+    assert by_path["Government > National symbol(s)"] == ["mythical thunder dragon (druk)"]
+    assert by_path["Introduction > Background"] == ["A small mountain kingdom."]
+
+
+def test_json_is_detected_by_content(tmp_path: Path) -> None:
+    (tmp_path / "bt.json").write_text(json.dumps(PROFILE))
+    (tmp_path / "qa.json").write_text(
+        json.dumps(
+            {
+                "version": "1.1",
+                "data": [
+                    {"title": "Yuan_dynasty", "paragraphs": [{"context": "The Yuan.", "qas": []}]}
+                ],
+            }
+        )
+    )
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    corpus = load_corpus([tmp_path])
+    assert sorted(a.id for a in corpus.articles) == ["Yuan_dynasty", "bt"]
+    assert [s.reason for s in corpus.skipped] == [
+        "JSON that is neither a Factbook profile nor a SQuAD file"
+    ]
+
+
+def test_the_whole_factbook_reads_as_261_profiles() -> None:
+    corpus = load_corpus([require_shared(FACTBOOK)], "factbook")
+    assert len(corpus.articles) == 261
+    assert sorted(s.path.rsplit("/", 1)[-1] for s in corpus.skipped) == [
+        "LICENSE.md",
+        "SOURCE.md",
+        "categories.json",
+    ]
+    titles = {a.id: a.title for a in corpus.articles}
+    assert (titles["bt"], titles["gm"], titles["xx"], titles["zn"]) == (
+        "Bhutan",
+        "Germany",
+        "World",
+        "Pacific Ocean",
+    )
+    assert sum(len(a.sections) for a in corpus.articles) > 32_000
+    text = " ".join(p.text for a in corpus.articles for s in a.sections for p in s.paragraphs)
+    assert "<br>" not in text and "&ldquo;" not in text and "<strong>" not in text
+
+
+def test_squad_articles_and_paragraphs() -> None:
+    corpus = load_corpus([require_shared(SQUAD)], "squad")
+    assert len(corpus.articles) == 48
+    assert sum(len(a.sections) for a in corpus.articles) == 2067
+    yuan = next(a for a in corpus.articles if a.id == "Yuan_dynasty")
+    assert yuan.title == "Yuan dynasty"
+    assert yuan.sections[0].heading_path == "Paragraph 1"
+
+
+@pytest.mark.slow
+def test_ask_bhutan_national_symbol_cites_the_bhutan_profile(
+    tmp_path: Path, real_embedder: Embedder
+) -> None:
+    # Bhutan among its neighbours (India, Nepal, Bangladesh), through the real model.
+    profiles = [
+        require_shared(FACTBOOK / "south-asia" / f"{code}.json")
+        for code in ("bt", "in", "np", "bg")
+    ]
+    ingest(profiles, tmp_path / "idx" / "factbook", real_embedder, fmt="factbook")
+    settings = Settings(index_dir=tmp_path / "idx", default_collection="factbook")
+    library = Library(settings, real_embedder)
+    library.refresh()
+    result = library.answerer().ask("What is the national symbol of Bhutan?", 3)
+    first = result.passages[0]
+    assert first.citation.article_id == "bt"
+    assert first.citation.heading_path == "Government > National symbol(s)"
+    assert "thunder dragon" in first.text
