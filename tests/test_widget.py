@@ -369,6 +369,8 @@ def test_iframe_embed_works_from_an_allowed_site(
     page.goto(iframe_page(allowed_site, server))
     frame = page.frame_locator("iframe")
     expect(frame.get_by_role("region", name="Culture helper")).to_be_visible()
+    # The chat fits the frame: the question box is on screen, not below the fold.
+    expect(frame.get_by_role("button", name="Send")).to_be_in_viewport()
     frame.get_by_role("button", name="What is Hamhung known for?").click()
     answer = frame.locator(".turn").last.locator(".msg.a")
     expect(answer.locator(".answer-text")).to_contain_text("Hamhung", timeout=30_000)
@@ -575,3 +577,17 @@ def test_right_to_left_ui(page: Page, server: Server, allowed_site: HostSite) ->
     assert title is not None and panel is not None
     assert title["x"] + title["width"] > panel["x"] + panel["width"] - 30
     screenshot(page, "widget-rtl.png")
+
+
+def test_educators_page_demo_answers_over_the_corpus(page: Page, server: Server) -> None:
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    page.goto(server.url + "/")
+    expect(page.get_by_role("heading", name="Embed it with a script tag")).to_be_visible()
+    expect(page.locator("pre").first).to_contain_text(f'<script src="{server.url}/widget.js"')
+    demo = page.locator("#demo")
+    demo.get_by_role("button", name="What do people eat in Hamhung?").click()
+    answer = demo.locator(".turn").last.locator(".msg.a")
+    expect(answer.locator(".answer-text")).to_contain_text("naengmyeon", timeout=30_000)
+    # The launcher version is on the page too, with a conversation of its own.
+    expect(page.get_by_role("button", name="Ask about culture", exact=True)).to_be_visible()
+    screenshot(page, "educators-page.png")

@@ -121,6 +121,7 @@
   var CSS = [
     ":host{all:initial;display:block;}",
     ":host([hidden]),[hidden]{display:none !important;}",
+    ":host([data-mode=inline]),.root.inline{height:100%;}",
     ".root{--accent:#1d4ed8;--on-accent:#fff;--text:#1a1a1a;--muted:#4b5563;--link:#1e40af;",
     "--line:#d0d5dd;--soft:#f2f4f7;--error:#b42318;",
     "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans Arabic',",
@@ -669,6 +670,7 @@
       try { target = document.querySelector(config.target); } catch (e) { target = null; }
     }
     var host = document.createElement(TAG);
+    host.setAttribute("data-mode", target ? "inline" : "launcher");
     (target || document.body).appendChild(host);
     host.cultureqa = new Chat(host, config, !!target);
   }
