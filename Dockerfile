@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     HF_HUB_OFFLINE=1 \
-    TRANSFORMERS_OFFLINE=1
+    TRANSFORMERS_OFFLINE=1 \
+    CULTUREQA_FEEDBACK_PATH=/app/feedback/feedback.jsonl
 
 WORKDIR /app
 
@@ -19,8 +20,8 @@ COPY src ./src
 RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -c constraints.txt .
 
 RUN useradd --create-home --uid 10001 cultureqa \
-    && mkdir -p /app/embeddings \
-    && chown cultureqa /app/embeddings
+    && mkdir -p /app/embeddings /app/feedback \
+    && chown cultureqa /app/embeddings /app/feedback
 COPY corpus ./corpus
 USER cultureqa
 

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run ingest test lint typecheck format clean
+.PHONY: install browser run ingest test lint typecheck format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+# The widget's tests drive Debian's Chromium through Playwright (never `playwright install`).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing chromium and chromium-driver from Debian (needed by the widget tests)"; \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium chromium-driver; \
+	fi
+
+test: lint typecheck browser
 	$(BIN)/pytest
 
 format: install

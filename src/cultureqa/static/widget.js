@@ -119,8 +119,9 @@
   };
 
   var CSS = [
-    ":host{all:initial;display:block;contain:layout style;}",
-    ":host([hidden]){display:none;}",
+    ":host{all:initial;display:block;}",
+    ":host([hidden]),[hidden]{display:none !important;}",
+    ":host([data-mode=inline]),.root.inline{height:100%;}",
     ".root{--accent:#1d4ed8;--on-accent:#fff;--text:#1a1a1a;--muted:#4b5563;--link:#1e40af;",
     "--line:#d0d5dd;--soft:#f2f4f7;--error:#b42318;",
     "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Sans Arabic',",
@@ -138,9 +139,12 @@
     "box-shadow:0 4px 14px rgba(0,0,0,.25);}",
     ".root.left .launcher{right:auto;left:20px;}",
     ".launcher svg{width:20px;height:20px;fill:currentColor;}",
+    ".icon svg{width:20px;height:20px;fill:currentColor;}",
+    ".rate{display:inline-flex;align-items:center;justify-content:center;min-width:40px;}",
+    ".rate svg{width:16px;height:16px;fill:currentColor;}",
     ".panel{display:flex;flex-direction:column;background:#fff;color:var(--text);overflow:hidden;}",
     ".floating .panel{position:fixed;bottom:84px;right:20px;z-index:2147483001;width:400px;",
-    "max-width:calc(100vw - 40px);height:min(640px,calc(100vh - 110px));border:1px solid var(--line);",
+    "max-width:calc(100vw - 40px);height:min(720px,calc(100vh - 110px));border:1px solid var(--line);",
     "border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.28);}",
     ".floating.left .panel{right:auto;left:20px;}",
     ".inline .panel{width:100%;height:100%;min-height:360px;border:1px solid var(--line);border-radius:12px;}",
@@ -187,7 +191,11 @@
     "border:0;border-radius:0;}.root.floating.open .launcher{display:none;}}"
   ].join("\n");
 
+  // Icons as SVG paths (Material Icons, Apache 2.0): no icon font, no emoji font needed.
   var CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z";
+  var CLOSE_ICON = "M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z";
+  var THUMB_UP = "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z";
+  var THUMB_DOWN = "M15 3H6c-.83 0-1.54.5-1.84 1.22l-3.02 7.05c-.09.23-.14.47-.14.73v2c0 1.1.9 2 2 2h6.31l-.95 4.57-.03.32c0 .41.17.79.44 1.06L9.83 23l6.59-6.59c.36-.36.58-.86.58-1.41V5c0-1.1-.9-2-2-2zm4 0v12h4V3h-4z";
 
   function format(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_, key) {
@@ -344,7 +352,7 @@
     clear.addEventListener("click", this.clear.bind(this));
     header.appendChild(clear);
     if (!this.inline) {
-      var close = el("button", { type: "button", class: "icon close", "aria-label": t.close, title: t.close, text: "✕" });
+      var close = el("button", { type: "button", class: "icon close", "aria-label": t.close, title: t.close }, [svgIcon(CLOSE_ICON)]);
       close.addEventListener("click", this.close.bind(this));
       header.appendChild(close);
     }
@@ -535,7 +543,8 @@
   };
 
   Chat.prototype.citationNode = function (number, citation) {
-    var label = [citation && citation.title, citation && citation.heading_path].filter(Boolean).join(" › ");
+    var path = citation && typeof citation.heading_path === "string" ? citation.heading_path.split(" > ").join(" › ") : "";
+    var label = [citation && citation.title, path].filter(Boolean).join(" › ");
     var href = this.citationHref(citation);
     var num = el("span", { class: "num", text: "[" + number + "] " });
     if (!href) return el("span", { class: "nolink" }, [num, el("span", { text: label, dir: "auto" })]);
@@ -567,7 +576,9 @@
     }
     if (node) node.replaceWith(fresh);
     else this.log.appendChild(fresh);
-    this.scrollDown();
+    if (turn.status === "pending") this.scrollDown();
+    // An answer is read from its start: bring its question to the top of the log.
+    else this.log.scrollTop = Math.max(0, fresh.offsetTop - this.log.offsetTop - 8);
   };
 
   Chat.prototype.renderAnswer = function (turn, reply) {
@@ -616,11 +627,11 @@
     var self = this;
     var note = el("span", { class: "note", role: "status" });
     var row = el("div", { class: "row feedback", role: "group", "aria-label": t.rate });
-    [["up", "👍", t.helpful], ["down", "👎", t.unhelpful]].forEach(function (choice) {
+    [["up", THUMB_UP, t.helpful], ["down", THUMB_DOWN, t.unhelpful]].forEach(function (choice) {
       var button = el("button", {
-        type: "button", class: "chip rate-" + choice[0], "aria-label": choice[2], title: choice[2],
-        "aria-pressed": turn.feedback === choice[0] ? "true" : "false", text: choice[1]
-      });
+        type: "button", class: "chip rate rate-" + choice[0], "aria-label": choice[2], title: choice[2],
+        "aria-pressed": turn.feedback === choice[0] ? "true" : "false"
+      }, [svgIcon(choice[1])]);
       button.addEventListener("click", function () {
         if (turn.feedback === choice[0]) return;
         self.sendFeedback(turn, shown, choice[0]).then(function (ok) {
@@ -659,6 +670,7 @@
       try { target = document.querySelector(config.target); } catch (e) { target = null; }
     }
     var host = document.createElement(TAG);
+    host.setAttribute("data-mode", target ? "inline" : "launcher");
     (target || document.body).appendChild(host);
     host.cultureqa = new Chat(host, config, !!target);
   }
