@@ -591,3 +591,91 @@ def test_educators_page_demo_answers_over_the_corpus(page: Page, server: Server)
     # The launcher version is on the page too, with a conversation of its own.
     expect(page.get_by_role("button", name="Ask about culture", exact=True)).to_be_visible()
     screenshot(page, "educators-page.png")
+
+
+def test_nothing_relevant_is_said_plainly(
+    page: Page, server: Server, allowed_site: HostSite
+) -> None:
+    page.goto(host_page(allowed_site, server))
+    page.get_by_role("button", name="Ask about culture").click()
+    ask(page, "What is the weather on Mars?")
+    answer = last_answer(page)
+    expect(answer.locator(".nothing")).to_have_text(
+        "Nothing relevant found in the articles. Try other words, or ask about a place they cover."
+    )
+    expect(answer.locator("a")).to_have_count(0)
+
+
+def test_the_widget_sends_recent_turns_and_the_collection(
+    page: Page, server: Server, allowed_site: HostSite
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    def record(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        sent.append(body)
+        # This server has no collections yet: pass the rest of the request on.
+        forwarded = {k: v for k, v in body.items() if k != "collection"}
+        route.fulfill(response=route.fetch(post_data=json.dumps(forwarded)))
+
+    page.route(f"{server.url}/ask", record)
+    page.goto(host_page(allowed_site, server, attributes='data-collection="korea"'))
+    page.get_by_role("button", name="Ask about culture").click()
+    for question in ("What is Hamhung known for?", "Is it industrial?", "And the food?", "Why?"):
+        ask(page, question)
+        expect(page.locator(".turn").last.locator(".answer-text")).to_be_visible(timeout=30_000)
+    assert [body["collection"] for body in sent] == ["korea"] * 4
+    assert "history" not in sent[0]
+    assert sent[1]["history"] == [
+        {"question": "What is Hamhung known for?", "article_id": "hamhung-culture"}
+    ]
+    # The last three turns, oldest first.
+    assert [turn["question"] for turn in sent[3]["history"]] == [
+        "What is Hamhung known for?",
+        "Is it industrial?",
+        "And the food?",
+    ]
+
+
+def _contrast(foreground: str, background: str) -> float:
+    def luminance(css: str) -> float:
+        parts = [float(p) for p in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [
+            c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+            for c in parts
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@pytest.mark.parametrize("accent", ["#1d4ed8", "#ffd400", "#777777", "#006400"])
+def test_text_contrast_meets_wcag_aa(
+    page: Page, server: Server, allowed_site: HostSite, accent: str
+) -> None:
+    page.goto(host_page(allowed_site, server, attributes=f'data-accent="{accent}"'))
+    page.get_by_role("button", name="Ask about culture").click()
+    ask(page, NOODLES)
+    last_answer(page)
+    pairs = page.evaluate(
+        """() => {
+            const root = document.querySelector('cultureqa-chat').shadowRoot;
+            const background = el => {
+                for (let node = el; node; node = node.parentElement) {
+                    const bg = getComputedStyle(node).backgroundColor;
+                    if (bg !== 'rgba(0, 0, 0, 0)' && bg !== 'transparent') return bg;
+                }
+                return 'rgb(255, 255, 255)';
+            };
+            const selectors = ['.launcher span', 'header h2', 'header .icon', '.msg.q p',
+                '.answer-text', 'a.cite', '.more-toggle', '.send', 'input', '.greeting p'];
+            return selectors.map(s => {
+                const el = root.querySelector(s);
+                return [s, getComputedStyle(el).color, background(el)];
+            });
+        }"""
+    )
+    for selector, foreground, background in pairs:
+        ratio = _contrast(foreground, background)
+        assert ratio >= 4.5, f"{selector}: {foreground} on {background} is {ratio:.2f}:1"

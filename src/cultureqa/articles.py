@@ -30,11 +30,6 @@ class ArticleView:
     sections: tuple[ArticleSection, ...]
 
 
-def article_ids(passages: Sequence[Passage]) -> list[str]:
-    """Every article id in the index, in the order first seen."""
-    return list(dict.fromkeys(p.article_id for p in passages))
-
-
 def find_article(passages: Sequence[Passage], article_id: str) -> ArticleView | None:
     """The article with this id, sections in order, or None when the index has no such article."""
     own = [p for p in passages if p.article_id == article_id]

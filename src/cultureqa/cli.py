@@ -196,7 +196,8 @@ def serve(
     port: int | None,
     corpus_dir: Path | None,
 ) -> None:
-    """Serve the HTTP API (POST /ask, GET /health, GET /ready, docs at /docs).
+    """Serve the HTTP API (POST /ask, GET /health, GET /ready, docs at /docs) and the chat
+    widget (/widget.js, /embed; the educators' page with a demo and the snippets at /).
 
     If the index is missing, or stale against the corpus or the configured model, it is built
     first, with a message saying so.

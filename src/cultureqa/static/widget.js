@@ -171,7 +171,7 @@
     ".num{font-weight:700;}",
     ".nolink{color:var(--muted);font-size:14px;}",
     ".row{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px;}",
-    ".chip{border:1px solid var(--line);background:#fff;color:var(--text);border-radius:16px;",
+    ".chip{border:1px solid #767f8f;background:#fff;color:var(--text);border-radius:16px;",
     "padding:5px 10px;font-size:14px;min-height:32px;}",
     ".chip[aria-pressed=true]{background:var(--accent);color:var(--on-accent);border-color:var(--accent);}",
     ".note{font-size:13px;color:var(--muted);}",
