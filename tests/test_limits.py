@@ -29,6 +29,7 @@ KEY = "k" * 32
 def settings(tmp_path: Path) -> Settings:
     return settings_for(
         tmp_path,
+        collections_dir=tmp_path / "collections",
         max_request_bytes=2048,
         max_question_chars=200,
         max_top_k=7,
