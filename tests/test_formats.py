@@ -117,3 +117,18 @@ def test_jsonl_bad_line_skips_the_file_with_its_line(
     assert skipped.reason.startswith(reason)
     with pytest.raises(CorpusError, match=r"b\.jsonl: line 2"):
         load_corpus([tmp_path], strict=True)
+
+
+def test_deeply_nested_inputs_are_refused_not_crashed() -> None:
+    # Found by the hypothesis tests: json and PyYAML recurse, and Python's stack runs out.
+    from cultureqa.corpus.loader import PARSERS
+    from cultureqa.corpus.source import SourceFile
+    from cultureqa.errors import CorpusError
+
+    source = SourceFile(Path("deep.md"), "deep.md")
+    with pytest.raises(CorpusError, match="nested too deeply"):
+        PARSERS["jsonl"]("[" * 100_000, source)
+    with pytest.raises(CorpusError, match="nested too deeply"):
+        PARSERS["markdown"]("---\ntitle: " + "[" * 5000 + "\n---\n# T\n\nText.\n", source)
+    with pytest.raises(CorpusError, match="longer than 20000"):
+        PARSERS["markdown"]("---\ntitle: " + "x" * 30_000 + "\n---\n# T\n\nText.\n", source)

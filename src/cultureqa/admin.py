@@ -14,7 +14,7 @@ from .catalog import (
     sources_of,
     store_article,
 )
-from .errors import CultureQAError, ForbiddenError, UnauthorizedError
+from .errors import ForbiddenError, PayloadTooLargeError, UnauthorizedError
 from .ingest import IngestReport, ProgressCallback
 from .schemas import ArticleFiles, CollectionOut, ErrorResponse, JobOut, StoredArticle
 from .service import ingest_collection
@@ -23,13 +23,9 @@ from .settings import Settings
 ADMIN_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorResponse, "description": "No admin key was sent."},
     403: {"model": ErrorResponse, "description": "The key is wrong, or the admin API is off."},
+    404: {"model": ErrorResponse, "description": "No such article file or job."},
     422: {"model": ErrorResponse, "description": "A bad collection name, file name or article."},
 }
-
-
-class PayloadTooLargeError(CultureQAError):
-    status = 413
-    code = "payload_too_large"
 
 
 def admin_router(settings: Settings) -> APIRouter:

@@ -9,16 +9,25 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from . import __version__
+from .access import AskGuard
 from .admin import admin_router
 from .answer import Answerer
+from .docs_pages import install_docs
 from .embedding import Embedder
 from .errors import CultureQAError
 from .jobs import JobRunner
 from .library import Library
+from .limits import AskGate, BodyLimitMiddleware, check_history
+from .metrics import CONTENT_TYPE, ServiceMetrics
+from .middleware import RequestMiddleware
+from .runtime import apply_threads, serving_plan
 from .schemas import (
+    MAX_ARTICLE_ID_CHARS,
     AskRequest,
     AskResponse,
     CollectionOut,
@@ -37,6 +46,24 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No collection of that name."},
     422: {"model": ErrorResponse, "description": "The question or top_k is not acceptable."},
     503: {"model": ErrorResponse, "description": "No index is loaded; the message says why."},
+}
+HTTP_ERROR_CODES = {
+    400: "invalid_body",
+    404: "not_found",
+    405: "method_not_allowed",
+}
+# What the limits, the rate limit and key mode add to /ask (see limits.py and access.py).
+ASK_LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Key mode: no API key was sent."},
+    403: {"model": ErrorResponse, "description": "Key mode: the API key is wrong."},
+    413: {"model": ErrorResponse, "description": "The body is over the size limit."},
+    429: {"model": ErrorResponse, "description": "Over the client's rate; see Retry-After."},
+    503: {
+        "model": ErrorResponse,
+        "description": "No index is loaded, or the server is busy (code 'overloaded', with "
+        "Retry-After); the message says which.",
+    },
+    504: {"model": ErrorResponse, "description": "Not answered within the time budget."},
 }
 
 
@@ -84,15 +111,22 @@ def create_app(
     serving, without a restart.
     """
     state = AppState(settings)
+    plan = serving_plan(settings)
+    gate = AskGate(plan.concurrent_asks, settings.max_queued_asks, settings.request_timeout)
+    guard = AskGuard(settings)
+    metrics = ServiceMetrics()
+    metrics.pending_source = lambda: gate.pending
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.embedder = embedder or load_embedder(settings)
+        apply_threads(plan)
+        state.embedder = embedder or load_embedder(settings, threads=plan.torch_threads)
         if build_missing_index:
             ensure_index(settings, state.embedder, progress=True)
         library = Library(settings, state.embedder)
         library.start()
         state.library = library
+        metrics.status_source = library.status
         state.jobs = JobRunner(on_success=library.refresh)
         for status in library.status():
             if status.version:
@@ -104,6 +138,7 @@ def create_app(
         finally:
             library.stop()
             state.jobs.shutdown()
+            gate.shutdown()
 
     app = FastAPI(
         title="cultureqa",
@@ -113,6 +148,10 @@ def create_app(
             "passages, best first, each with a citation (article, section path, link)."
         ),
         lifespan=lifespan,
+        # /docs is served from local files by install_docs; ReDoc would need a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.cultureqa = state
 
@@ -121,6 +160,18 @@ def create_app(
         response = error_response(exc.status, exc.code, exc.message, hint=exc.hint)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
+        response.headers.update(exc.headers())
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (no such route, wrong method, a body it cannot decode) in
+        # our one error shape rather than {"detail": ...}.
+        code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+        response = error_response(exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(app, request)
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -130,17 +181,25 @@ def create_app(
     @app.post(
         "/ask",
         response_model=AskResponse,
-        responses=ERROR_RESPONSES,
+        responses={**ERROR_RESPONSES, **ASK_LIMIT_RESPONSES},
+        dependencies=[Depends(guard)],
         summary="Ask a question",
         description="Retrieve the passages most relevant to the question, with citations.",
     )
-    def ask(body: AskRequest, library: LibraryDep) -> AskResponse:
-        # A plain def: FastAPI runs it in its thread pool, so model work never blocks the loop.
+    async def ask(body: AskRequest, library: LibraryDep) -> AskResponse:
+        check_history(
+            body, settings.max_history_turns, settings.max_question_chars, MAX_ARTICLE_ID_CHARS
+        )
         collection = body.collection or settings.default_collection
         answerer = library.answerer(collection)
         top_k = settings.default_top_k if body.top_k is None else body.top_k
-        result = answerer.ask(body.question, top_k, body.turns())
-        return AskResponse.from_result(result, collection)
+        turns = body.turns()
+        # Model work runs on the ask gate's threads (a bounded number at once, within the
+        # time budget), never on the event loop.
+        result = await gate.run(lambda: answerer.ask(body.question, top_k, turns))
+        response = AskResponse.from_result(result, collection)
+        metrics.record_ask(response, collection)
+        return response
 
     @app.get("/health", response_model=HealthResponse, summary="The process is alive")
     def health() -> HealthResponse:
@@ -174,7 +233,39 @@ def create_app(
 
     app.include_router(admin_router(settings))
     install_web(app, settings, answerer_for_page)
+
+    if settings.metrics_enabled:
+
+        @app.get(
+            "/metrics",
+            summary="Prometheus metrics",
+            response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Metrics."}},
+        )
+        def prometheus_metrics() -> Response:
+            return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    if settings.docs_enabled:
+        install_docs(app)
+    # The last added runs first: request ids, logging and metrics see every answer, 413s too.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        max_admin_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(RequestMiddleware, routes=app.router.routes, metrics=metrics)
+    app.state.metrics = metrics
     return app
+
+
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """Every method some route answers on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def error_response(

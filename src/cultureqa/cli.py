@@ -98,12 +98,15 @@ def ingest(
     """
     from .catalog import index_dir_of, sources_of
     from .ingest import ingest as run_ingest
+    from .runtime import apply_threads, ingest_plan
     from .service import load_embedder
 
     settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
     name = settings.default_collection
     try:
-        embedder = load_embedder(settings)
+        plan = ingest_plan(settings)
+        apply_threads(plan)
+        embedder = load_embedder(settings, threads=plan.torch_threads)
         report = run_ingest(
             list(sources) or [sources_of(settings, name)],
             index_dir_of(settings, name),
@@ -189,29 +192,40 @@ def _indent(text: str) -> str:
     default=None,
     help="Articles to build the index from when it is missing or stale [default: corpus/].",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes, each with its own model [default: $CULTUREQA_WORKERS or 1].",
+)
 def serve(
     index_dir: Path | None,
     model: str | None,
     host: str | None,
     port: int | None,
     corpus_dir: Path | None,
+    workers: int | None,
 ) -> None:
-    """Serve the HTTP API (POST /ask, GET /health, GET /ready, docs at /docs) and the chat
-    widget (/widget.js, /embed; the educators' page with a demo and the snippets at /).
+    """Serve the HTTP API (POST /ask, GET /health, GET /ready, /metrics, docs at /docs) and the
+    chat widget (/widget.js, /embed; the educators' page with a demo and the snippets at /).
 
     If the index is missing, or stale against the corpus or the configured model, it is built
-    first, with a message saying so.
+    first (once, before any worker starts), with a message saying so. Each request is logged
+    as one JSON line.
     """
-    import uvicorn
+    from .server import serve as run_server
 
-    from .api import create_app
-
-    settings = _settings(
-        index_dir=index_dir, model=model, host=host, port=port, corpus_dir=corpus_dir
-    )
+    options = {
+        "index_dir": index_dir,
+        "model": model,
+        "host": host,
+        "port": port,
+        "corpus_dir": corpus_dir,
+        "workers": workers,
+    }
+    settings = _settings(**options)
     try:
-        app = create_app(settings, build_missing_index=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        run_server(settings, options)
     except CultureQAError as exc:
         _fail(exc)
 

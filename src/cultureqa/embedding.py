@@ -109,16 +109,19 @@ class BatchEmbedder:
 class SentenceTransformerEmbedder(BatchEmbedder):
     """A sentence-transformers model, loaded once, run on the CPU unless told otherwise."""
 
-    def __init__(self, name: str, device: str = "cpu") -> None:
+    def __init__(self, name: str, device: str = "cpu", threads: int | None = None) -> None:
         # Nothing may download at run time: make a missing model fail fast instead of hanging.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         # A bar per weight file is noise, not progress.
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
+        if threads:
+            torch.set_num_threads(threads)  # process-wide, like torch itself
         self._name = name
         path = resolve_model_path(name)
         try:

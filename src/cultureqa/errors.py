@@ -4,8 +4,12 @@
     ├── InvalidRequestError (422)   a request the service understood but will not answer
     ├── NotFoundError (404)
     │   └── UnknownCollectionError  no collection of that name
-    ├── UnauthorizedError (401)     no admin key given
-    ├── ForbiddenError (403)        a wrong admin key, or the admin API is off
+    ├── UnauthorizedError (401)     no admin key (or, in key mode, no API key) given
+    ├── ForbiddenError (403)        a wrong admin or API key, or the admin API is off
+    ├── PayloadTooLargeError (413)  a request body over its cap
+    ├── RateLimitedError (429)      a client over its rate; says when to try again
+    ├── OverloadedError (503)       every ask slot busy and the queue full; try again shortly
+    ├── DeadlineExceededError (504) the question was not answered within its time budget
     ├── CorpusError (400)           an article could not be read or parsed
     ├── ModelError (500)            the embedding model could not be loaded
     ├── FeedbackError (500)         feedback could not be stored
@@ -18,6 +22,8 @@ Domain code raises these; the API and CLI translate them (status code, exit code
 """
 
 from __future__ import annotations
+
+import math
 
 
 class CultureQAError(Exception):
@@ -33,6 +39,10 @@ class CultureQAError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the JSON body (e.g. Retry-After)."""
+        return {}
 
 
 class InvalidRequestError(CultureQAError):
@@ -57,6 +67,37 @@ class UnauthorizedError(CultureQAError):
 class ForbiddenError(CultureQAError):
     status = 403
     code = "forbidden"
+
+
+class PayloadTooLargeError(CultureQAError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RetryLaterError(CultureQAError):
+    """An error that says, in a Retry-After header, how many seconds to wait."""
+
+    def __init__(self, message: str, *, retry_after: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = max(1, math.ceil(retry_after))  # whole seconds, at least 1
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class RateLimitedError(RetryLaterError):
+    status = 429
+    code = "rate_limited"
+
+
+class OverloadedError(RetryLaterError):
+    status = 503
+    code = "overloaded"
+
+
+class DeadlineExceededError(CultureQAError):
+    status = 504
+    code = "deadline_exceeded"
 
 
 class CorpusError(CultureQAError):

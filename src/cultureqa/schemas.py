@@ -10,14 +10,19 @@ from .followup import Turn
 EXAMPLE_QUESTION = "What cold noodle dish is Hamhung known for?"
 
 
+MAX_ARTICLE_ID_CHARS = 200
+
+
 class HistoryTurn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    question: str = Field(max_length=2000, description="An earlier question.")
+    # Lengths are checked by limits.check_history (422 with the limit in words), not by the
+    # schema: JSON Schema and Python count characters of unpaired surrogates differently.
+    question: str = Field(description="An earlier question (as long as a question may be).")
     article_id: str | None = Field(
         default=None,
-        max_length=200,
-        description="The article the answer shown for it was cited from, if any.",
+        description="The article the answer shown for it was cited from, if any (at most "
+        f"{MAX_ARTICLE_ID_CHARS} characters).",
     )
 
 
@@ -45,10 +50,10 @@ class AskRequest(BaseModel):
     )
     history: list[HistoryTurn] | None = Field(
         default=None,
-        max_length=10,
         description="Earlier turns of the conversation, oldest first (the widget sends the "
-        "last few). A question that names no place then leans on the place of the newest "
-        "turn that has one, e.g. 'And what do people eat there?' after a question on Hamhung.",
+        "last few; the server's limit, 10 unless changed, is in its settings). A question that "
+        "names no place then leans on the place of the newest turn that has one, e.g. 'And "
+        "what do people eat there?' after a question on Hamhung.",
     )
 
     def turns(self) -> list[Turn]:

@@ -19,20 +19,23 @@ from .settings import Settings
 log = logging.getLogger("cultureqa")
 
 
-def load_embedder(settings: Settings) -> Embedder:
-    """The configured model on the configured backend (see Settings.backend)."""
+def load_embedder(settings: Settings, threads: int | None = None) -> Embedder:
+    """The configured model on the configured backend (see Settings.backend), computing on
+    `threads` threads (default: the backend's own choice)."""
     model_dir = Path(resolve_model_path(settings.model))
     wants_onnx = settings.backend == "onnx" or (
         settings.backend == "auto" and settings.device == "cpu" and onnx_supports(model_dir)
     )
     if wants_onnx:
         try:
-            return OnnxEmbedder(settings.model, model_dir, cache_dir=settings.model_cache_dir)
+            return OnnxEmbedder(
+                settings.model, model_dir, threads=threads, cache_dir=settings.model_cache_dir
+            )
         except ModelError as exc:
             if settings.backend == "onnx":
                 raise
             log.warning("ONNX backend unavailable (%s); using torch", exc)
-    return SentenceTransformerEmbedder(settings.model, device=settings.device)
+    return SentenceTransformerEmbedder(settings.model, device=settings.device, threads=threads)
 
 
 def ingest_collection(

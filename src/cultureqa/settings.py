@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -137,6 +138,77 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Limits, rate limiting, API keys, CPU discipline and observability (see limits.py,
+    # ratelimit.py, access.py, runtime.py, middleware.py, metrics.py).
+    max_request_bytes: int = Field(
+        65_536,
+        ge=1024,
+        le=100_000_000,
+        description="Largest request body accepted outside the admin API, in bytes (413 above).",
+    )
+    max_history_turns: int = Field(
+        10, ge=0, le=100, description="Most earlier turns an /ask `history` may carry (422 above)."
+    )
+    request_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Time budget of one /ask in seconds, waiting included (504 past it).",
+    )
+    max_concurrent_asks: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Asks computed at once per server process; the others wait in a queue. "
+        "Default: one per CPU core.",
+    )
+    max_queued_asks: int = Field(
+        100,
+        ge=0,
+        le=100_000,
+        description="Asks that may wait for a slot; past that an /ask gets 503 with Retry-After.",
+    )
+    torch_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="The model's threads (torch or ONNX Runtime, whichever runs it). Default: 1 "
+        "while serving (asks run side by side), every core for `ingest`.",
+    )
+    faiss_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="FAISS (OpenMP) threads. Default: 1 while serving, every core for `ingest`.",
+    )
+    workers: int = Field(
+        1, ge=1, le=64, description="Server processes `serve` starts, each with its own model."
+    )
+    rate_limit_per_minute: float = Field(
+        120,
+        ge=0,
+        description="Requests to /ask per client per minute, on average; 0 turns rate limiting "
+        "off. A client is its API key when it sends a valid one, else its address.",
+    )
+    rate_limit_burst: int = Field(
+        20, ge=1, le=1_000_000, description="Requests a client may make at once above its rate."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='Addresses or networks (JSON list, e.g. \'["10.0.0.1", "172.16.0.0/12"]\') '
+        "of reverse proxies whose X-Forwarded-For is believed. Empty: the header is ignored.",
+    )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Keys for /ask, as a JSON list, each at least 24 characters. Empty: public "
+        "mode, anyone may ask. Otherwise /ask needs 'Authorization: Bearer <key>'. Separate "
+        "from admin_keys.",
+    )
+    docs_enabled: bool = Field(
+        True, description="Serve the OpenAPI pages: /docs and /openapi.json."
+    )
+    metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
+
     @model_validator(mode="after")
     def _default_top_k_is_allowed(self) -> Settings:
         if self.default_top_k > self.max_top_k:
@@ -152,14 +224,12 @@ class Settings(BaseSettings):
             raise ValueError("use 1-64 lower-case letters, digits, '-' or '_'")
         return value
 
-    @field_validator("admin_keys")
+    @field_validator("admin_keys", "api_keys")
     @classmethod
     def _strong_admin_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
         for key in keys:
             if len(key.get_secret_value()) < MIN_ADMIN_KEY_CHARS:
-                raise ValueError(
-                    f"each admin key must be at least {MIN_ADMIN_KEY_CHARS} characters long"
-                )
+                raise ValueError(f"each key must be at least {MIN_ADMIN_KEY_CHARS} characters long")
         return keys
 
     @field_validator("cors_origins", mode="before")
@@ -206,6 +276,16 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^\s\"'<>]+$", value):
             raise ValueError("public_url must be an http(s) URL such as https://qa.example.edu")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted_proxies: {value!r} is no address or network") from exc
+        return [value.strip() for value in values]
 
     @field_validator("log_level")
     @classmethod

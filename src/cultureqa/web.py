@@ -19,6 +19,7 @@ from .articles import find_article
 from .feedback import Feedback, FeedbackStore
 from .pages import embed_options, render_article, render_educators_page, render_embed
 from .pages import render_not_found as render_missing
+from .schemas import ErrorResponse
 from .settings import Settings
 
 # The only files /static/ serves, with their media types: nothing else in the package leaks.
@@ -100,34 +101,29 @@ def install_web(
     router = APIRouter()
     own_pages = csp(["'self'"])
 
-    @router.get("/", response_class=HTMLResponse, summary="The educators' page", tags=["web"])
+    # Pages and files for browsers, not API operations: kept out of the OpenAPI schema, whose
+    # clients (and schemathesis) expect JSON.
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     def educators(request: Request) -> HTMLResponse:
         base = settings.public_url or str(request.base_url).rstrip("/")
         return _html(render_educators_page(base, settings.frame_ancestors), policy=own_pages)
 
-    @router.get(
-        "/embed", response_class=HTMLResponse, summary="The chat, for an iframe", tags=["web"]
-    )
+    @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
         options = embed_options(dict(request.query_params))
         return _html(render_embed(options), policy=csp(settings.frame_ancestors))
 
-    @router.get("/widget.js", summary="The embeddable widget", tags=["web"])
+    @router.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
         return _static("widget.js")
 
-    @router.get("/static/{name}", summary="The widget's other static files", tags=["web"])
+    @router.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Response:
         if name not in STATIC_FILES:
             return _html(render_missing(f"No file {name}."), policy=own_pages, status=404)
         return _static(name)
 
-    @router.get(
-        "/articles/{article_id}",
-        response_class=HTMLResponse,
-        summary="An article, section by section, as citations link to it",
-        tags=["web"],
-    )
+    @router.get("/articles/{article_id}", response_class=HTMLResponse, include_in_schema=False)
     def article(article_id: str, request: Request) -> HTMLResponse:
         # No index loaded: get_answerer raises the 503 the error handler explains.
         found = find_article(get_answerer(request).index.passages, article_id)
@@ -140,6 +136,11 @@ def install_web(
         "/feedback",
         response_model=FeedbackResponse,
         status_code=201,
+        responses={
+            400: {"model": ErrorResponse, "description": "The body is not JSON."},
+            413: {"model": ErrorResponse, "description": "The body is too large."},
+            422: {"model": ErrorResponse, "description": "A field is missing or wrong."},
+        },
         summary="Thumbs up or down for an answer",
         description="Appends the verdict, with the time and the embedding site's origin, to the "
         "JSON Lines file named by CULTUREQA_FEEDBACK_PATH.",

@@ -10,11 +10,11 @@ they are cleaned to plain text.
 from __future__ import annotations
 
 import html
-import json
 import re
 from typing import Any
 
 from ..errors import CorpusError
+from .jsondata import load_json
 from .model import Article, Paragraph, build_sections
 from .source import SourceFile
 
@@ -79,10 +79,7 @@ def _field_paragraphs(value: Any) -> list[str]:
 
 
 def parse_factbook(text: str, source: SourceFile) -> list[Article]:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise CorpusError(f"not JSON: {exc}") from exc
+    data = load_json(text)
     if not is_profile(data):
         raise CorpusError("not a Factbook profile (sections of fields)")
     stem = source.path.stem
@@ -91,7 +88,10 @@ def parse_factbook(text: str, source: SourceFile) -> list[Article]:
     number = 0
     for section, fields in data.items():
         for field, value in fields.items():
-            paragraphs = [p for p in _field_paragraphs(value) if p]
+            try:
+                paragraphs = [p for p in _field_paragraphs(value) if p]
+            except RecursionError as exc:  # sub-fields nested past Python's stack
+                raise CorpusError(f"{section} > {field}: nested too deeply") from exc
             if not paragraphs:
                 continue
             blocks.append((section, field))

@@ -83,4 +83,6 @@ def parse_jsonl(text: str, source: SourceFile) -> list[Article]:
             articles.append(_article(json.loads(line), source, number))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             raise CorpusError(f"line {number}: {exc}") from exc
+        except RecursionError as exc:  # "[[[[..." deeper than Python's stack
+            raise CorpusError(f"line {number}: JSON nested too deeply") from exc
     return articles

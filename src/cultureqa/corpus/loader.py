@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from ..errors import CorpusError
 from .factbook import is_profile, parse_factbook
 from .html import parse_html
+from .jsondata import load_json
 from .jsonl import parse_jsonl
 from .markdown import parse_markdown
 from .model import Article
@@ -82,10 +82,7 @@ def format_for(path: Path, fmt: str) -> str | None:
 
 def parse_json(text: str, source: SourceFile) -> list[Article]:
     """A .json file under --format auto: a SQuAD file or a Factbook profile."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise CorpusError(f"not JSON: {exc}") from exc
+    data = load_json(text)
     if is_squad(data):
         return parse_squad(text, source)
     if is_profile(data):

@@ -32,6 +32,8 @@ from .source import SourceFile
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _KNOWN_KEYS = {"id", "title", "place", "country", "language", "source_url", "url"}
+MAX_FRONT_MATTER_CHARS = 20_000
+MAX_FRONT_MATTER_NESTING = 32
 
 
 def split_front_matter(text: str, source: SourceFile) -> tuple[dict[str, Any], str, int]:
@@ -41,16 +43,38 @@ def split_front_matter(text: str, source: SourceFile) -> tuple[dict[str, Any], s
         return {}, text, 1
     for end, line in enumerate(lines[1:], start=1):
         if line.strip() in ("---", "..."):
+            front = "\n".join(lines[1:end])
+            _check_front_matter_size(front, source)
             try:
-                meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+                meta = yaml.safe_load(front) or {}
             except yaml.YAMLError as exc:
                 raise CorpusError(
                     f"{source.display}: front matter is not valid YAML: {exc}"
                 ) from exc
+            except RecursionError as exc:
+                raise CorpusError(f"{source.display}: front matter nested too deeply") from exc
             if not isinstance(meta, dict):
                 raise CorpusError(f"{source.display}: front matter must be a mapping of keys")
             return meta, "\n".join(lines[end + 1 :]), end + 2
     raise CorpusError(f"{source.display}: front matter opened with '---' is never closed")
+
+
+def _check_front_matter_size(front: str, source: SourceFile) -> None:
+    """Front matter is a few keys: refuse what is huge or deeply nested before YAML reads it
+    (PyYAML is slow, and recursive, on deep flow collections like `[[[[...`)."""
+    if len(front) > MAX_FRONT_MATTER_CHARS:
+        raise CorpusError(
+            f"{source.display}: front matter is longer than {MAX_FRONT_MATTER_CHARS} characters"
+        )
+    depth = deepest = 0
+    for char in front:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    if deepest > MAX_FRONT_MATTER_NESTING:
+        raise CorpusError(f"{source.display}: front matter nested too deeply")
 
 
 def _blocks(body: str, first_line: int) -> list[tuple[int, str, Paragraph]]:

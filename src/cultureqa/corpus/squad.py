@@ -6,10 +6,10 @@ the display title has underscores as spaces. Sections are headed `Paragraph N`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import CorpusError
+from .jsondata import load_json
 from .model import Article, Paragraph, build_sections
 from .source import SourceFile
 
@@ -19,19 +19,20 @@ def is_squad(data: Any) -> bool:
 
 
 def parse_squad(text: str, source: SourceFile) -> list[Article]:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise CorpusError(f"not JSON: {exc}") from exc
+    data = load_json(text)
     if not is_squad(data):
         raise CorpusError("not a SQuAD file (no 'data' list and 'version')")
     articles = []
     for entry in data["data"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("paragraphs", []), list):
+            raise CorpusError("a SQuAD article must be an object with a list of paragraphs")
         title = str(entry.get("title", "")).strip()
         if not title:
             raise CorpusError("a SQuAD article has no title")
         blocks: list[tuple[str, ...] | Paragraph] = []
         for number, paragraph in enumerate(entry.get("paragraphs", []), start=1):
+            if not isinstance(paragraph, dict):
+                raise CorpusError(f"{title}: paragraph {number} is not an object")
             context = str(paragraph.get("context", "")).strip()
             if context:
                 blocks.append((f"Paragraph {number}",))

@@ -1,0 +1,58 @@
+"""The OpenAPI page (/docs), with Swagger UI served from this server, not a CDN: it works
+offline and under a Content-Security-Policy with no inline script (its start-up code is a
+file, /docs/assets/start.js)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+ASSETS = "/docs/assets"
+
+# Swagger UI styles parts of the page from its script: inline styles, never inline script.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+_PAGE = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>cultureqa API</title>
+<link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{ASSETS}/swagger-ui-bundle.js"></script>
+<script src="{ASSETS}/start.js"></script>
+</body>
+</html>
+"""
+
+_START = """window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+    deepLinking: true
+  });
+});
+"""
+
+
+def install_docs(app: FastAPI) -> None:
+    """GET /docs and its assets. Only called when the OpenAPI pages are on."""
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(_PAGE, headers={"Content-Security-Policy": DOCS_CSP})
+
+    @app.get(f"{ASSETS}/start.js", include_in_schema=False)
+    def start() -> Response:
+        return Response(_START, media_type="text/javascript; charset=utf-8")
+
+    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")

@@ -1,0 +1,77 @@
+"""CPU discipline: how many threads torch and FAISS (OpenMP) use, and how many asks compute at
+once, so that concurrent requests on a few cores do not fight over them.
+
+Serving: each ask runs single-threaded (1 torch thread, 1 FAISS thread) and as many asks run
+side by side as there are cores for this process (cores / workers). One ask at a time on all
+cores would be no faster per ask for a short question, and several asks each wanting every core
+would slow one another down by far more than their share. Ingest: every core for one big batch.
+Settings override each number.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+
+from .settings import Settings
+
+log = logging.getLogger("cultureqa")
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    torch_threads: int
+    faiss_threads: int
+    concurrent_asks: int
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers narrow), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def serving_plan(settings: Settings, cores: int | None = None) -> ThreadPlan:
+    share = max(1, (cores or available_cores()) // settings.workers)
+    return ThreadPlan(
+        torch_threads=settings.torch_threads or 1,
+        faiss_threads=settings.faiss_threads or 1,
+        concurrent_asks=settings.max_concurrent_asks or share,
+    )
+
+
+def ingest_plan(settings: Settings, cores: int | None = None) -> ThreadPlan:
+    every = cores or available_cores()
+    return ThreadPlan(
+        torch_threads=settings.torch_threads or every,
+        faiss_threads=settings.faiss_threads or every,
+        concurrent_asks=1,
+    )
+
+
+def apply_threads(plan: ThreadPlan) -> None:
+    """Set FAISS's thread count for this process, and torch's if torch is loaded (both are
+    process-wide). The model's own threads go to load_embedder, so that the ONNX backend never
+    has to import torch."""
+    import faiss
+
+    faiss.omp_set_num_threads(plan.faiss_threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(plan.torch_threads)
+    log.debug("threads: torch %d, faiss %d", plan.torch_threads, plan.faiss_threads)
+
+
+def configure_logging() -> None:
+    """Our messages (and the JSON request lines) at INFO on stderr, the libraries' at WARNING.
+
+    Idempotent: the CLI calls it, and so does each `serve --workers` process, which starts
+    fresh and would otherwise log nothing of ours.
+    """
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("cultureqa").setLevel(logging.INFO)

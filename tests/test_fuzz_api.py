@@ -1,0 +1,89 @@
+"""schemathesis against the app's own OpenAPI schema, in process (ASGI) with a real index on
+disk: no 5xx, and every response (status, headers, body) matches the schema. Run with and
+without an admin key, so the admin endpoints are fuzzed past their key check as well.
+
+The FakeEmbedder keeps this fast; the real model answers /ask in test_api.py and test_e2e.py.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from cultureqa.api import create_app
+from cultureqa.index import current_version
+
+from .conftest import FakeEmbedder
+from .test_library import publish, settings_for
+
+ADMIN_KEY = "f" * 32
+MAX_EXAMPLES = 25
+
+
+# Built at import, because the tests are generated from the schema at collection time; the
+# index is published by a fixture just before the first call starts the app's lifespan
+# (schemathesis then keeps that lifespan running until the process exits).
+_DIR = Path(tempfile.mkdtemp(prefix="cultureqa-fuzz-"))
+atexit.register(shutil.rmtree, _DIR, ignore_errors=True)
+CONFIG = settings_for(
+    _DIR,
+    collections_dir=_DIR / "collections",
+    admin_keys=[ADMIN_KEY],
+    rate_limit_per_minute=0,  # the fuzzer is one very busy client
+    max_history_turns=5,
+)
+APP = create_app(CONFIG, embedder=FakeEmbedder())
+schema = schemathesis.openapi.from_dict(APP.openapi())
+schema.app = APP
+
+
+@pytest.fixture(scope="module", autouse=True)
+def published_index() -> None:
+    if current_version(CONFIG.index_dir / "default") is None:
+        publish(CONFIG, FakeEmbedder(), "one")
+
+
+# Not checked: that every schema-valid request is accepted. The schema cannot say that a
+# question must not be blank, that top_k is at most the server's max_top_k, or that an
+# uploaded file must parse as an article; those are refused with a declared 4xx in our shape.
+EXCLUDED = [schemathesis.checks.positive_data_acceptance]
+
+FUZZ = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@schema.parametrize()
+@FUZZ
+def test_api_without_keys(case: schemathesis.Case[Any]) -> None:
+    case.call_and_validate(excluded_checks=EXCLUDED)
+
+
+@schema.include(path_regex="^/admin/").parametrize()
+@FUZZ
+def test_admin_api_with_a_valid_key(case: schemathesis.Case[Any]) -> None:
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"}, excluded_checks=EXCLUDED
+    )
+
+
+def test_the_schema_declares_every_error_the_limits_answer_with(
+    tmp_path: Path,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    config = settings_for(tmp_path)
+    publish(config, FakeEmbedder(), "one")
+    with TestClient(create_app(config, embedder=FakeEmbedder())) as client:
+        document = client.get("/openapi.json").json()
+    declared = set(document["paths"]["/ask"]["post"]["responses"])
+    assert {"200", "400", "401", "403", "404", "413", "422", "429", "503", "504"} <= declared

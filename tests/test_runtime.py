@@ -1,0 +1,36 @@
+"""CPU discipline: thread counts for serving and ingest, from settings or from the cores."""
+
+from __future__ import annotations
+
+import pytest
+
+from cultureqa.runtime import ThreadPlan, available_cores, ingest_plan, serving_plan
+from cultureqa.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("overrides", "cores", "plan"),
+    [
+        ({}, 2, ThreadPlan(1, 1, 2)),
+        ({}, 8, ThreadPlan(1, 1, 8)),
+        ({"workers": 2}, 2, ThreadPlan(1, 1, 1)),
+        ({"workers": 4}, 2, ThreadPlan(1, 1, 1)),
+        ({"workers": 2}, 8, ThreadPlan(1, 1, 4)),
+        (
+            {"max_concurrent_asks": 3, "torch_threads": 2, "faiss_threads": 2},
+            2,
+            ThreadPlan(2, 2, 3),
+        ),
+    ],
+)
+def test_serving_plan(overrides: dict[str, int], cores: int, plan: ThreadPlan) -> None:
+    assert serving_plan(Settings(**overrides), cores) == plan  # type: ignore[arg-type]
+
+
+def test_ingest_uses_every_core_unless_told() -> None:
+    assert ingest_plan(Settings(), 4) == ThreadPlan(4, 4, 1)
+    assert ingest_plan(Settings(torch_threads=2), 4) == ThreadPlan(2, 4, 1)
+
+
+def test_available_cores_is_at_least_one() -> None:
+    assert available_cores() >= 1
