@@ -117,8 +117,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        apply_threads(plan)
         state.embedder = embedder or load_embedder(settings)
+        apply_threads(plan)
         if build_missing_index:
             ensure_index(settings, state.embedder, progress=True)
         library = Library(settings, state.embedder)

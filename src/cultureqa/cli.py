@@ -104,8 +104,8 @@ def ingest(
     settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
     name = settings.default_collection
     try:
-        apply_threads(ingest_plan(settings))
         embedder = load_embedder(settings)
+        apply_threads(ingest_plan(settings))
         report = run_ingest(
             list(sources) or [sources_of(settings, name)],
             index_dir_of(settings, name),

@@ -54,11 +54,16 @@ def ingest_plan(settings: Settings, cores: int | None = None) -> ThreadPlan:
 
 
 def apply_threads(plan: ThreadPlan) -> None:
-    """Set torch's and FAISS's thread counts for this process (they are process-wide)."""
-    import faiss
-    import torch
+    """Set torch's and FAISS's thread counts for this process (and the calling thread).
 
-    torch.set_num_threads(plan.torch_threads)
+    Torch is only touched once something has imported it (call this after loading the model):
+    a backend that runs without torch should not pay for importing it here.
+    """
+    import faiss
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(plan.torch_threads)
     faiss.omp_set_num_threads(plan.faiss_threads)
     log.debug("threads: torch %d, faiss %d", plan.torch_threads, plan.faiss_threads)
 
