@@ -34,3 +34,17 @@ def test_ingest_uses_every_core_unless_told() -> None:
 
 def test_available_cores_is_at_least_one() -> None:
     assert available_cores() >= 1
+
+
+def test_apply_threads_sets_torch_and_faiss() -> None:
+    import faiss
+    import torch
+
+    from cultureqa.runtime import apply_threads
+
+    before = (torch.get_num_threads(), faiss.omp_get_max_threads())
+    try:
+        apply_threads(ThreadPlan(1, 1, 1))
+        assert (torch.get_num_threads(), faiss.omp_get_max_threads()) == (1, 1)
+    finally:
+        apply_threads(ThreadPlan(before[0], before[1], 1))

@@ -112,7 +112,13 @@ def create_app(
     """
     state = AppState(settings)
     plan = serving_plan(settings)
-    gate = AskGate(plan.concurrent_asks, settings.max_queued_asks, settings.request_timeout)
+    gate = AskGate(
+        plan.concurrent_asks,
+        settings.max_queued_asks,
+        settings.request_timeout,
+        # OpenMP settings can be per thread: set them in each ask thread too.
+        initializer=lambda: apply_threads(plan),
+    )
     guard = AskGuard(settings)
     metrics = ServiceMetrics()
     metrics.pending_source = lambda: gate.pending

@@ -4,10 +4,16 @@ file, /docs/assets/start.js)."""
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+
+# fastapi-offline ships Swagger UI 5 (which reads OpenAPI 3.1, as FastAPI writes it); only its
+# files are used here, not its app class, whose page starts Swagger UI with an inline script.
+SWAGGER_UI_DIR = Path(str(files("fastapi_offline") / "static"))
 
 ASSETS = "/docs/assets"
 
@@ -55,4 +61,4 @@ def install_docs(app: FastAPI) -> None:
     def start() -> Response:
         return Response(_START, media_type="text/javascript; charset=utf-8")
 
-    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    app.mount(ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
