@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from ..errors import CorpusError
-from .model import Article, Paragraph, build_sections, slugify
+from .model import Article, Outline, Paragraph, build_sections, outline_blocks, slugify
 from .source import SourceFile
 
 # trafilatura logs every page it finds little in; our loader reports that itself.
@@ -41,7 +41,7 @@ def parse_html(text: str, source: SourceFile) -> list[Article]:
     if document is None or isinstance(document, dict) or document.body is None:
         raise CorpusError("no main text found in the HTML page")
     title = (document.title or "").strip()
-    items: list[tuple[int, str]] = []  # (heading level, text); level 0 is a paragraph
+    items: Outline = []
     for element in document.body:
         if element.tag == "head":
             rend = element.get("rend") or "h2"
@@ -50,23 +50,10 @@ def parse_html(text: str, source: SourceFile) -> list[Article]:
         else:
             block = _block_text(element)
             if block:
-                items.append((0, block))
-    h1s = [i for i, (level, _) in enumerate(items) if level == 1]
-    if len(h1s) == 1 and h1s[0] == next((i for i, (lv, _) in enumerate(items) if lv), None):
-        title = title or items[h1s[0]][1]
-        del items[h1s[0]]
-
-    stack: list[tuple[int, str]] = []
-    blocks: list[tuple[str, ...] | Paragraph] = []
-    for number, (level, content) in enumerate(items, start=1):
-        if level == 0:
-            # Lines of the page mean little after extraction: number the blocks instead.
-            blocks.append(Paragraph(content, number))
-            continue
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, content))
-        blocks.append(tuple(h for _, h in stack))
+                # Lines of the page mean little after extraction: number the blocks instead.
+                items.append(Paragraph(block, len(items) + 1))
+    leading_h1, blocks = outline_blocks(items)
+    title = title or leading_h1
     return [
         Article(
             id=slugify(source.path.stem),

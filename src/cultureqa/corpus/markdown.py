@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from ..errors import CorpusError
-from .model import Article, Paragraph, build_sections, slugify
+from .model import Article, Outline, Paragraph, build_sections, outline_blocks, slugify
 from .source import SourceFile
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
@@ -77,16 +77,16 @@ def _check_front_matter_size(front: str, source: SourceFile) -> None:
         raise CorpusError(f"{source.display}: front matter nested too deeply")
 
 
-def _blocks(body: str, first_line: int) -> list[tuple[int, str, Paragraph]]:
-    """Headings as (level, text, _) and paragraphs as (0, "", paragraph), in order."""
-    out: list[tuple[int, str, Paragraph]] = []
+def _blocks(body: str, first_line: int) -> Outline:
+    """Headings as (level, text) and paragraphs, in order."""
+    out: Outline = []
     para: list[str] = []
     start = first_line
     fence: str | None = None
 
     def flush() -> None:
         if para:
-            out.append((0, "", Paragraph("\n".join(para), start)))
+            out.append(Paragraph("\n".join(para), start))
             para.clear()
 
     for number, raw in enumerate(body.splitlines(), start=first_line):
@@ -100,7 +100,7 @@ def _blocks(body: str, first_line: int) -> list[tuple[int, str, Paragraph]]:
         heading = _ATX.match(line)
         if heading:
             flush()
-            out.append((len(heading.group(1)), heading.group(2).strip(), Paragraph("", number)))
+            out.append((len(heading.group(1)), heading.group(2).strip()))
         elif not line.strip():
             flush()
         else:
@@ -115,26 +115,8 @@ def _blocks(body: str, first_line: int) -> list[tuple[int, str, Paragraph]]:
 
 def parse_markdown(text: str, source: SourceFile) -> list[Article]:
     meta, body, first_line = split_front_matter(text, source)
-    items = _blocks(body, first_line)
-    title = str(meta.get("title") or "").strip()
-    h1s = [i for i, (level, _, _) in enumerate(items) if level == 1]
-    first_heading = next((i for i, (level, _, _) in enumerate(items) if level), None)
-    if len(h1s) == 1 and h1s[0] == first_heading:
-        # The document's single leading H1 is its title: drop it from the heading paths.
-        title = title or items[h1s[0]][1]
-        del items[h1s[0]]
-    title = title or source.path.stem
-
-    stack: list[tuple[int, str]] = []
-    blocks: list[tuple[str, ...] | Paragraph] = []
-    for level, heading, paragraph in items:
-        if level == 0:
-            blocks.append(paragraph)
-            continue
-        while stack and stack[-1][0] >= level:
-            stack.pop()
-        stack.append((level, heading))
-        blocks.append(tuple(h for _, h in stack))
+    leading_h1, blocks = outline_blocks(_blocks(body, first_line))
+    title = str(meta.get("title") or "").strip() or leading_h1 or source.path.stem
 
     article_id = str(meta.get("id") or slugify(source.path.stem))
     extra = tuple(

@@ -93,3 +93,30 @@ def build_sections(blocks: Iterable[tuple[str, ...] | Paragraph]) -> tuple[Secti
     if paragraphs:
         sections.append(Section(path, anchor, tuple(paragraphs)))
     return tuple(sections)
+
+
+Outline = list[tuple[int, str] | Paragraph]  # headings as (level 1-6, text), in document order
+
+
+def outline_blocks(items: Outline) -> tuple[str | None, list[tuple[str, ...] | Paragraph]]:
+    """Turn headings with levels into heading paths, for build_sections.
+
+    Returns the document's single leading level-1 heading, which is its title and no part of
+    any heading path (None when there is no such heading), and the blocks.
+    """
+    headings = [(i, item) for i, item in enumerate(items) if not isinstance(item, Paragraph)]
+    title: str | None = None
+    if headings and headings[0][1][0] == 1 and sum(h[0] == 1 for _, h in headings) == 1:
+        first, (_, title) = headings[0]
+        items = items[:first] + items[first + 1 :]
+    stack: list[tuple[int, str]] = []
+    blocks: list[tuple[str, ...] | Paragraph] = []
+    for item in items:
+        if isinstance(item, Paragraph):
+            blocks.append(item)
+            continue
+        while stack and stack[-1][0] >= item[0]:
+            stack.pop()
+        stack.append(item)
+        blocks.append(tuple(text for _, text in stack))
+    return title, blocks
