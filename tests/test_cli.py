@@ -40,7 +40,8 @@ def test_ask_prints_naengmyeon_first_with_its_citation(cli_index: Path) -> None:
         "ask", "What cold noodle dish is Hamhung known for?", "--index-dir", str(cli_index)
     )
     assert done.returncode == 0, done.stderr
-    first = done.stdout.split("\n[2] ")[0]
+    assert done.stdout.startswith("Answer: Dishes like Hamhung naengmyeon")
+    first = "[1] " + done.stdout.split("\n[1] ", 1)[1].split("\n[2] ")[0]
     assert first.startswith("[1] Exploring the Unique Culture of Hamhung")
     assert CONTRAST in first
     assert "corpus/hamhung-culture.md#the-contrast-of-modernity-and-tradition" in first
@@ -59,7 +60,17 @@ def test_ask_json_is_the_api_object(cli_index: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
-    assert set(body) == {"question", "collection", "passages", "index_version", "model", "took_ms"}
+    assert set(body) == {
+        "question",
+        "collection",
+        "passages",
+        "index_version",
+        "model",
+        "took_ms",
+        "answer",
+        "confidence",
+        "no_answer_reason",
+    }
     assert len(body["passages"]) == 2
     assert "naengmyeon" in body["passages"][0]["text"]
     assert body["passages"][0]["citation"]["heading_path"] == CONTRAST

@@ -110,7 +110,7 @@ def test_squad_articles_and_paragraphs() -> None:
     assert sum(len(a.sections) for a in corpus.articles) == 2067
     yuan = next(a for a in corpus.articles if a.id == "Yuan_dynasty")
     assert yuan.title == "Yuan dynasty"
-    assert yuan.sections[0].heading_path == "Paragraph 1"
+    assert (yuan.sections[0].heading_path, yuan.sections[0].anchor) == ("", "paragraph-1")
 
 
 @pytest.mark.slow

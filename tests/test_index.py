@@ -21,6 +21,7 @@ from cultureqa.index import (
     load_index,
 )
 from cultureqa.ingest import corpus_fingerprint, ingest, staleness
+from cultureqa.lexical import LEXICAL_FILES
 
 from .conftest import CORPUS, FakeEmbedder
 
@@ -122,7 +123,7 @@ def test_model_mismatch_is_refused(tmp_path: Path, fake_embedder: Embedder) -> N
         load_index(tmp_path / "idx", model="all-MiniLM-L6-v2", dimension=384)
 
 
-@pytest.mark.parametrize("victim", [VECTORS_FILE, PASSAGES_FILE])
+@pytest.mark.parametrize("victim", [VECTORS_FILE, PASSAGES_FILE, *LEXICAL_FILES])
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "delete"])
 def test_damaged_files_are_refused(
     tmp_path: Path, fake_embedder: Embedder, victim: str, damage: str

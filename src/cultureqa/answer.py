@@ -1,4 +1,5 @@
-"""Answer a question from an index: ranked passages, each with the citation a reader can follow."""
+"""Answer a question from an index: ranked passages with citations and highlighted sentences, a
+short answer (the best sentence) with a confidence, or an honest "no answer" with the reason."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from urllib.parse import quote
 
 from .errors import InvalidRequestError
 from .followup import ARTICLE_BOOST, FollowUp, PlaceCatalog, Turn, resolve_followup
+from .highlight import Span, answer_span, best_spans, coverage
 from .index import LoadedIndex
+from .lexical import tokenize
 from .passages import Passage
-from .retrieval import DenseRetriever, Hit
+from .retrieval import Hit, Retriever
+
+# Calibrated on seed-dev (answerable: lowest confidence 0.46) against the 2,500 BLEnD questions
+# asked of the seed corpus (unanswerable: 99th percentile 0.30); see docs/retrieval.md. Below it
+# there is no answer, and a passage below it is marked weak.
+MIN_CONFIDENCE = 0.4
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,30 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Highlight:
+    start: int  # character offsets into the passage text, end exclusive
+    end: int
+
+
+@dataclass(frozen=True)
 class AnsweredPassage:
     rank: int
     id: str
     score: float
     text: str
+    citation: Citation
+    similarity: float
+    highlights: list[Highlight]
+    weak: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # the sentence, exactly as in the passage
+    passage_id: str
+    rank: int
+    start: int
+    end: int
     citation: Citation
 
 
@@ -44,6 +71,9 @@ class AskResult:
     index_version: str
     model: str
     took_ms: float
+    answer: Answer | None = None
+    confidence: float = 0.0
+    no_answer_reason: str | None = None
 
 
 def link_for(passage: Passage) -> str | None:
@@ -83,7 +113,7 @@ class Answerer:
 
     def __init__(
         self,
-        retriever: DenseRetriever,
+        retriever: Retriever,
         index: LoadedIndex,
         *,
         max_question_chars: int,
@@ -119,12 +149,31 @@ class Answerer:
         if not 1 <= top_k <= self._max_top_k:
             raise InvalidRequestError(f"top_k must be between 1 and {self._max_top_k}, not {top_k}")
         hits = self._search(resolve_followup(question, history, self._places), top_k)
+        return self.compose(question, hits, started=started)
+
+    def compose(self, question: str, hits: list[Hit], *, started: float | None = None) -> AskResult:
+        """Shape retrieved hits into the result: highlights, the short answer, the confidence."""
+        started = time.perf_counter() if started is None else started
+        tokens = tokenize(question)
+        idf = self._index.lexical.term_idf
+        spans = [best_spans(tokens, hit.passage.text, idf) for hit in hits]
+        confidences = [
+            confidence_of(hit.similarity, coverage(tokens, hit.passage.embedding_text, idf))
+            for hit in hits
+        ]
+        answer, confidence, reason = _answer(hits, spans, confidences, self._collection)
         return AskResult(
             question=question,
-            passages=[_answered(hit, self._collection) for hit in hits],
+            passages=[
+                _answered(hit, s, c, self._collection)
+                for hit, s, c in zip(hits, spans, confidences, strict=True)
+            ],
             index_version=self._index.manifest.version,
             model=self._index.manifest.model,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
+            answer=answer,
+            confidence=confidence,
+            no_answer_reason=reason,
         )
 
     def _search(self, plan: FollowUp, top_k: int) -> list[Hit]:
@@ -141,11 +190,51 @@ class Answerer:
         return [replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
 
 
-def _answered(hit: Hit, collection: str | None) -> AnsweredPassage:
+def confidence_of(similarity: float, matched: float) -> float:
+    """0 to 1 from the top passage's cosine similarity and the share of the question's weight
+    its text (with title and headings) covers. Each alone can be fooled: a passage on the right
+    topic that does not answer, or a passage sharing only the question's common words."""
+    sim = min(max((similarity - 0.2) / 0.4, 0.0), 1.0)
+    return round(0.5 * sim + 0.5 * matched, 3)
+
+
+def _answer(
+    hits: list[Hit], spans: list[list[Span]], confidences: list[float], collection: str | None
+) -> tuple[Answer | None, float, str | None]:
+    if not hits:
+        return None, 0.0, "the index holds no passage for this question"
+    top, confidence = hits[0], confidences[0]
+    if confidence < MIN_CONFIDENCE:
+        return (
+            None,
+            confidence,
+            f"no passage answers it closely enough (best similarity {top.similarity:.2f}; "
+            f"confidence {confidence:.2f} < {MIN_CONFIDENCE})",
+        )
+    if not spans[0]:
+        return None, confidence, "the best passage has no sentence to quote"
+    start, end = answer_span(top.passage.text, spans[0][0])
+    answer = Answer(
+        text=top.passage.text[start:end],
+        passage_id=top.passage.id,
+        rank=top.rank,
+        start=start,
+        end=end,
+        citation=cite(top.passage, collection),
+    )
+    return answer, confidence, None
+
+
+def _answered(
+    hit: Hit, spans: list[Span], confidence: float, collection: str | None
+) -> AnsweredPassage:
     return AnsweredPassage(
         rank=hit.rank,
         id=hit.passage.id,
         score=round(hit.score, 4),
         text=hit.passage.text,
         citation=cite(hit.passage, collection),
+        similarity=round(hit.similarity, 4),
+        highlights=[Highlight(s.start, s.end) for s in spans],
+        weak=confidence < MIN_CONFIDENCE,
     )

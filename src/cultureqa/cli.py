@@ -164,17 +164,113 @@ def ask(
         response = AskResponse.from_result(result, settings.default_collection)
         click.echo(response.model_dump_json(indent=2))
         return
+    if result.answer is not None:
+        click.echo(click.style("Answer: ", bold=True) + result.answer.text)
+        click.echo(f"    [{result.answer.rank}] (confidence {result.confidence:.2f})")
+    else:
+        click.echo(click.style("No answer: ", bold=True) + (result.no_answer_reason or ""))
+    click.echo()
     if not result.passages:
         click.echo("No passages found.")
     for passage in result.passages:
         where = passage.citation.heading_path or "(introduction)"
+        weak = ", weak" if passage.weak else ""
         click.echo(click.style(f"[{passage.rank}] {passage.citation.title}", bold=True))
-        click.echo(f"    {where}  (score {passage.score:.3f})")
+        click.echo(f"    {where}  (score {passage.score:.3f}{weak})")
         if passage.citation.link:
             click.echo(f"    {passage.citation.link}")
         click.echo()
         click.echo(_indent(passage.text))
         click.echo()
+
+
+@cli.command(name="eval")
+@click.argument("questions", type=click.Path(path_type=Path, exists=True))
+@index_dir_option
+@model_option
+@click.option(
+    "--retriever",
+    type=click.Choice(["default", "bm25", "dense"]),
+    default="default",
+    show_default=True,
+    help="Which ranking the headline figures, --json and --verbose are about; the others are "
+    "always scored beside it, on the same index in the same run.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "--verbose", is_flag=True, help="Also list the misses: question, gold, what came first."
+)
+def eval_command(
+    questions: Path,
+    index_dir: Path | None,
+    model: str | None,
+    retriever: str,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Score retrieval on QUESTIONS against the index: Recall@1/5/10 and MRR@10.
+
+    QUESTIONS is a .jsonl question set (the format of shared/eval: id, question, answers, doc), a
+    SQuAD .json file (its questions; doc is the article title), or a BEIR directory (corpus.jsonl,
+    queries.jsonl, qrels/test.tsv), which is scored by nDCG@10 on document ids and indexed into
+    --index-dir first when that index was not built from it.
+    """
+    import json
+
+    from .evaluation import load_any_questions, run_eval
+    from .retrieval import RETRIEVERS
+    from .service import load_embedder, open_index
+
+    settings = _settings(index_dir=index_dir, model=model)
+    order = [retriever, *(r for r in RETRIEVERS if r != retriever)]
+    try:
+        embedder = load_embedder(settings)
+        if questions.is_dir():
+            from .beir import run_beir
+
+            beir = run_beir(questions, settings.index_dir, embedder, order, progress=True)
+            if as_json:
+                click.echo(json.dumps(beir.as_dict(), indent=2))
+                return
+            click.echo(f"{beir.dataset}: {beir.queries} queries, {beir.documents} documents")
+            click.echo(f"{'retriever':<10} {'nDCG@10':>8}")
+            for name, value in beir.ndcg.items():
+                click.echo(f"{name:<10} {value:>8.4f}")
+            return
+        loaded = load_any_questions(questions)
+        index = open_index(settings, embedder)
+        results = run_eval(loaded, embedder, index, order, progress=True)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    main_scores = results[retriever]
+    if as_json:
+        body = main_scores.as_dict()
+        body["baselines"] = {name: results[name].as_dict() for name in order[1:]}
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(
+        f"{questions.name}: {main_scores.questions} questions, {main_scores.passages} passages "
+        f"(index {index.manifest.version})"
+    )
+    click.echo(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'answer':>7}")
+    for name in order:
+        r = results[name]
+        answer = "-" if r.answer_contains is None else f"{r.answer_contains:.3f}"
+        click.echo(
+            f"{name:<10} {r.recall_at_1:>6.3f} {r.recall_at_5:>6.3f} {r.recall_at_10:>6.3f} "
+            f"{r.mrr_at_10:>7.3f} {answer:>7}"
+        )
+    if verbose:
+        click.echo(f"\nMisses of {retriever} (gold not ranked first): {len(main_scores.misses)}")
+        for miss in main_scores.misses:
+            where = "not in the top 10" if miss.rank is None else f"rank {miss.rank}"
+            click.echo(f"- {miss.question.id}: {miss.question.question}")
+            click.echo(
+                f"    gold: {miss.question.doc}: {' | '.join(miss.question.answers)} ({where})"
+            )
+            if miss.first:
+                click.echo(f"    first: {miss.first[0]}: {miss.first[1][:160]!r}")
 
 
 def _indent(text: str) -> str:

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 
 from .passages import Passage
 
-# Added to the cosine similarity of passages from the carried article when ranking: enough to
-# win a near tie against another article, not enough to hide a clearly better passage.
-ARTICLE_BOOST = 0.1
+# Added to the ranking score of passages from the carried article. The hybrid score adds up to
+# 0.55 for words in common (docs/retrieval.md), so a follow-up's everyday words ("people",
+# "eat") can lift another article's passage well above a tie: 0.3 keeps the conversation on its
+# place unless another passage is clearly better.
+ARTICLE_BOOST = 0.3
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@
         manifest.json          model, dimension, counts, corpus fingerprint, checksums
         vectors.faiss          FAISS inner-product index over unit vectors (see vectors.py)
         passages.jsonl         one passage per line, in vector order (JSON: no pickle anywhere)
+        bm25.*.npy, bm25.vocab.json
+                               BM25 weights per term and passage (see lexical.py), same order
 
 A build is written to a hidden directory, verified, renamed into versions/, and only then named in
 CURRENT. A reader therefore sees a whole old version or a whole new one, never half of either.
@@ -31,10 +33,12 @@ import numpy as np
 
 from .embedding import Vectors
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from .lexical import LEXICAL_FILES, LexicalIndex
 from .passages import Passage
 from .vectors import build_vector_index, tune_for_search
 
-FORMAT_VERSION = 1
+# 2: BM25 arrays next to the vectors.
+FORMAT_VERSION = 2
 CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 MANIFEST_FILE = "manifest.json"
@@ -78,12 +82,20 @@ class LoadedIndex:
     vectors: Any  # faiss.Index
     passages: list[Passage]
     path: Path
+    lexical: LexicalIndex
 
     def search(self, query: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and row numbers of the k nearest passages for each query row."""
         k = min(k, len(self.passages))
         scores, rows = self.vectors.search(np.ascontiguousarray(query, dtype=np.float32), k)
         return scores, rows
+
+    def similarities(self, query: Vectors, rows: Sequence[int]) -> np.ndarray:
+        """Cosine similarity of one query row with the given passages' vectors."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        stored = self.vectors.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        return np.asarray(stored @ np.asarray(query, dtype=np.float32).reshape(-1))
 
 
 @contextmanager
@@ -181,9 +193,12 @@ def write_index(
         with (staging / PASSAGES_FILE).open("w", encoding="utf-8") as handle:
             for passage in passages:
                 handle.write(_passage_to_json(passage) + "\n")
+        # BM25 sees what the model sees: title, heading path and text.
+        LexicalIndex.build([p.embedding_text for p in passages]).save(staging)
+        names = (VECTORS_FILE, PASSAGES_FILE, *LEXICAL_FILES)
         files = {
             name: {"sha256": _sha256(staging / name), "bytes": (staging / name).stat().st_size}
-            for name in (VECTORS_FILE, PASSAGES_FILE)
+            for name in names
         }
         manifest = Manifest(
             format_version=FORMAT_VERSION,
@@ -200,7 +215,7 @@ def write_index(
             vector_index=kind,
         )
         (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-        for name in (VECTORS_FILE, PASSAGES_FILE, MANIFEST_FILE):
+        for name in (*names, MANIFEST_FILE):
             with (staging / name).open("rb") as handle:
                 os.fsync(handle.fileno())
         _verify(staging, manifest)
@@ -286,12 +301,19 @@ def load_index(
         tune_for_search(vectors)
         with (path / PASSAGES_FILE).open(encoding="utf-8") as handle:
             passages = [_passage_from_json(line) for line in handle if line.strip()]
-    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        lexical = LexicalIndex.load(path)
+    except (RuntimeError, ValueError, TypeError, KeyError, OSError) as exc:
         raise IndexCorruptError(f"index in {path} is unreadable: {exc}", hint=BUILD_HINT) from exc
-    if vectors.ntotal != len(passages) or len(passages) != manifest.passages:
+    if (
+        vectors.ntotal != len(passages)
+        or len(passages) != manifest.passages
+        or lexical.passages != len(passages)
+    ):
         raise IndexCorruptError(
             f"index in {path} holds {vectors.ntotal} vectors and {len(passages)} passages; "
             f"its manifest says {manifest.passages}",
             hint=BUILD_HINT,
         )
-    return LoadedIndex(manifest=manifest, vectors=vectors, passages=passages, path=path)
+    return LoadedIndex(
+        manifest=manifest, vectors=vectors, passages=passages, path=path, lexical=lexical
+    )

@@ -8,6 +8,7 @@ what is new or changed. Deleted articles simply have no passages in the new vers
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .corpus import SkippedFile, find_files, load_corpus
+from .corpus import Article, SkippedFile, find_files, load_corpus
 from .embedding import Embedder, Vectors
 from .errors import CorpusError, IndexUnavailableError
 from .index import (
@@ -144,15 +145,53 @@ def ingest(
     then nothing is published and the current version stays as it was.
     """
     started = time.perf_counter()
+    corpus = load_corpus(sources, fmt, strict=strict)
+    reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no files"
+    return ingest_articles(
+        corpus.articles,
+        index_dir,
+        embedder,
+        sources=[str(s) for s in sources],
+        fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
+        skipped=corpus.skipped,
+        empty_reason=f"no passages found in {', '.join(map(str, sources))} ({reasons})",
+        batch_size=batch_size,
+        progress=progress,
+        on_progress=on_progress,
+        started=started,
+    )
+
+
+def ingest_articles(
+    articles: Sequence[Article],
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    sources: Sequence[str],
+    fingerprint: str,
+    skipped: Sequence[SkippedFile] = (),
+    empty_reason: str = "no passages found",
+    batch_size: int = 64,
+    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
+    started: float | None = None,
+    cut_sections: bool = True,
+) -> IngestReport:
+    """Split, embed what is new, and publish articles already read (by a parser, or by the BEIR
+    reader).
+
+    With `cut_sections` False every section is one passage, and the model reads only its first
+    window of it (how published BEIR figures are made).
+    """
+    started = time.perf_counter() if started is None else started
+    max_tokens = embedder.max_tokens if cut_sections else sys.maxsize
+    passages: list[Passage] = []
+    for article in articles:
+        passages.extend(split_passages(article, embedder.count_tokens, max_tokens))
+    if not passages:
+        raise CorpusError(empty_reason)
     with writer_lock(index_dir):
         remove_abandoned_builds(index_dir)
-        corpus = load_corpus(sources, fmt, strict=strict)
-        passages: list[Passage] = []
-        for article in corpus.articles:
-            passages.extend(split_passages(article, embedder.count_tokens, embedder.max_tokens))
-        if not passages:
-            reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no files"
-            raise CorpusError(f"no passages found in {', '.join(map(str, sources))} ({reasons})")
         vectors, embedded = embed_missing(
             [p.embedding_text for p in passages],
             stored_vectors(index_dir, embedder),
@@ -166,16 +205,16 @@ def ingest(
             passages,
             vectors,
             model=embedder.name,
-            sources=[str(s) for s in sources],
-            corpus_fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
+            sources=list(sources),
+            corpus_fingerprint=fingerprint,
             build_seconds=time.perf_counter() - started,
         )
     return IngestReport(
         manifest=manifest,
-        articles=len(corpus.articles),
+        articles=len(articles),
         passages=len(passages),
         embedded=embedded,
-        skipped=corpus.skipped,
+        skipped=list(skipped),
         seconds=time.perf_counter() - started,
     )
 

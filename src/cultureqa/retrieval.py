@@ -1,34 +1,152 @@
-"""Find the passages nearest to a question."""
+"""Find the passages nearest to a question: dense (FAISS), lexical (BM25), and the hybrid of both.
+
+The hybrid (the default) pools candidates from both searches and from the articles the question
+names, then ranks them by one fused score (see fusion.py and docs/retrieval.md for why).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from .embedding import Embedder
+import numpy as np
+
+from .embedding import Embedder, Vectors
+from .fusion import FusionWeights, fuse
 from .index import LoadedIndex
+from .lexical import tokenize
+from .names import ArticleNames
 from .passages import Passage
+
+RETRIEVERS = ("default", "dense", "bm25")
 
 
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
-    score: float  # cosine similarity of question and passage, in [-1, 1]
+    score: float  # the retriever's ranking score: higher is better
     rank: int  # 1 is best
+    similarity: float  # cosine similarity of question and passage, in [-1, 1]
 
 
-class DenseRetriever:
-    """Embed the question, then exact inner-product search over the index's unit vectors."""
+@dataclass(frozen=True)
+class Candidates:
+    rows: np.ndarray  # passage rows, ascending
+    similarity: np.ndarray  # cosine similarity with the question
+    bm25: np.ndarray  # BM25 score
+    named: np.ndarray  # True where the question names the passage's article
 
+
+class Retriever(Protocol):
+    def search(self, question: str, top_k: int) -> list[Hit]: ...
+
+    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+        """Like search, with the question's embedding already computed (one row)."""
+        ...
+
+
+class _Base:
     def __init__(self, embedder: Embedder, index: LoadedIndex) -> None:
         self._embedder = embedder
         self._index = index
 
     def search(self, question: str, top_k: int) -> list[Hit]:
-        query = self._embedder.embed([question])
+        return self.search_vector(question, self._embedder.embed([question]), top_k)
+
+    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+        raise NotImplementedError
+
+    def _hits(self, rows: np.ndarray, scores: np.ndarray, query: Vectors) -> list[Hit]:
+        sims = self._index.similarities(query, [int(r) for r in rows])
+        return [
+            Hit(self._index.passages[int(row)], float(score), rank, float(sim))
+            for rank, (row, score, sim) in enumerate(zip(rows, scores, sims, strict=True), 1)
+        ]
+
+
+class DenseRetriever(_Base):
+    """Embed the question, then exact inner-product search over the index's unit vectors."""
+
+    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
         scores, rows = self._index.search(query, top_k)
-        hits: list[Hit] = []
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:  # FAISS pads with -1 when fewer than k vectors exist
-                continue
-            hits.append(Hit(self._index.passages[row], float(score), len(hits) + 1))
-        return hits
+        keep = rows[0] >= 0  # FAISS pads with -1 when fewer than k vectors exist
+        return self._hits(rows[0][keep], scores[0][keep], query)
+
+
+class LexicalRetriever(_Base):
+    """BM25 alone (the baseline): the stored weights of the question's terms, summed."""
+
+    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+        scores = self._index.lexical.scores(tokenize(question))
+        rows = _top(scores, top_k)
+        rows = rows[scores[rows] > 0]
+        return self._hits(rows, scores[rows], query)
+
+
+class HybridRetriever(_Base):
+    """Dense and BM25 candidates, plus the passages of articles the question names, fused."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        index: LoadedIndex,
+        weights: FusionWeights | None = None,
+        *,
+        depth: int = 100,
+    ) -> None:
+        super().__init__(embedder, index)
+        self.weights = weights or FusionWeights()
+        self._depth = depth
+        self._names = ArticleNames.from_passages(index.passages)
+
+    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+        pool = self.candidates(question, query)
+        fused = fuse(pool.similarity, pool.bm25, pool.named, self.weights)
+        order = np.argsort(-fused, kind="stable")[:top_k]
+        return [
+            Hit(
+                self._index.passages[int(pool.rows[i])],
+                float(fused[i]),
+                rank,
+                float(pool.similarity[i]),
+            )
+            for rank, i in enumerate(order, 1)
+        ]
+
+    def candidates(self, question: str, query: Vectors) -> Candidates:
+        """The pooled candidates and their evidence, before fusion (also used for tuning)."""
+        tokens = tokenize(question)
+        lexical = self._index.lexical.scores(tokens)
+        _, dense_rows = self._index.search(query, self._depth)
+        named = self._names.named_rows(tokens)
+        pool = np.unique(
+            np.concatenate(
+                [
+                    dense_rows[0][dense_rows[0] >= 0].astype(np.int64),
+                    _top(lexical, self._depth),
+                    np.asarray(named, dtype=np.int64),
+                ]
+            )
+        )
+        sims = self._index.similarities(query, [int(r) for r in pool])
+        is_named = np.isin(pool, np.asarray(named, dtype=np.int64))
+        return Candidates(pool, sims, lexical[pool], is_named)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k highest scores, best first."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.argsort(-scores[part], kind="stable")].astype(np.int64)
+
+
+def make_retriever(name: str, embedder: Embedder, index: LoadedIndex) -> Retriever:
+    if name == "dense":
+        return DenseRetriever(embedder, index)
+    if name == "bm25":
+        return LexicalRetriever(embedder, index)
+    if name == "default":
+        return HybridRetriever(embedder, index)
+    raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(RETRIEVERS)}")

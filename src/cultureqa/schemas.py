@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from .answer import AskResult
 from .followup import Turn
 
 EXAMPLE_QUESTION = "What cold noodle dish is Hamhung known for?"
+CITATION_EXAMPLE: dict[str, JsonValue] = {
+    "article_id": "hamhung-culture",
+    "title": "Exploring the Unique Culture of Hamhung, North Korea: A Glimpse into a Hidden World",
+    "heading_path": "The Industrial Heartbeat of Hamhung > The Contrast of Modernity and Tradition",
+    "anchor": "the-contrast-of-modernity-and-tradition",
+    "link": "corpus/hamhung-culture.md#the-contrast-of-modernity-and-tradition",
+    "source_url": None,
+    "source_file": "corpus/hamhung-culture.md",
+    "start_line": 26,
+    "end_line": 28,
+    "page": "/articles/hamhung-culture#the-contrast-of-modernity-and-tradition",
+}
 
 
 MAX_ARTICLE_ID_CHARS = 200
@@ -81,11 +93,35 @@ class CitationOut(BaseModel):
     )
 
 
+class HighlightOut(BaseModel):
+    start: int = Field(description="Offset of the sentence's first character in the passage text.")
+    end: int = Field(description="Offset just past its last character (text[start:end]).")
+
+
 class PassageOut(BaseModel):
     rank: int = Field(description="1 for the best passage.")
     id: str = Field(description="Stable passage id: article id, '#', section anchor.")
-    score: float = Field(description="Cosine similarity between question and passage (-1 to 1).")
+    score: float = Field(
+        description="Ranking score, higher is better: cosine similarity plus weighted BM25 and "
+        "article-name evidence (docs/retrieval.md)."
+    )
     text: str = Field(description="The passage, exactly as in the source.")
+    citation: CitationOut
+    similarity: float = Field(
+        description="Cosine similarity between question and passage (-1 to 1)."
+    )
+    highlights: list[HighlightOut] = Field(
+        description="Character spans of the sentence(s) that best match the question."
+    )
+    weak: bool = Field(description="True when the passage is only loosely related to the question.")
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="The best-matching sentence, exactly as in its passage.")
+    passage_id: str = Field(description="The passage it comes from.")
+    rank: int = Field(description="That passage's rank in `passages`.")
+    start: int = Field(description="Offset of the sentence in the passage text.")
+    end: int = Field(description="Offset just past its end.")
     citation: CitationOut
 
 
@@ -102,24 +138,23 @@ class AskResponse(BaseModel):
                             "id": "hamhung-culture#the-contrast-of-modernity-and-tradition",
                             "score": 0.6123,
                             "text": "While Hamhung’s factories hum with activity, ...",
-                            "citation": {
-                                "article_id": "hamhung-culture",
-                                "title": "Exploring the Unique Culture of Hamhung, North Korea: "
-                                "A Glimpse into a Hidden World",
-                                "heading_path": "The Industrial Heartbeat of Hamhung > "
-                                "The Contrast of Modernity and Tradition",
-                                "anchor": "the-contrast-of-modernity-and-tradition",
-                                "link": "corpus/hamhung-culture.md"
-                                "#the-contrast-of-modernity-and-tradition",
-                                "source_url": None,
-                                "source_file": "corpus/hamhung-culture.md",
-                                "start_line": 26,
-                                "end_line": 28,
-                                "page": "/articles/hamhung-culture"
-                                "#the-contrast-of-modernity-and-tradition",
-                            },
+                            "citation": CITATION_EXAMPLE,
+                            "similarity": 0.6123,
+                            "highlights": [{"start": 190, "end": 386}],
+                            "weak": False,
                         }
                     ],
+                    "answer": {
+                        "text": "Dishes like Hamhung naengmyeon (a cold buckwheat noodle dish) "
+                        "are regional specialties, ...",
+                        "passage_id": "hamhung-culture#the-contrast-of-modernity-and-tradition",
+                        "rank": 1,
+                        "start": 190,
+                        "end": 386,
+                        "citation": CITATION_EXAMPLE,
+                    },
+                    "confidence": 0.81,
+                    "no_answer_reason": None,
                     "index_version": "20261129T080000-1a2b3c4d",
                     "model": "all-MiniLM-L6-v2",
                     "took_ms": 14.2,
@@ -134,6 +169,14 @@ class AskResponse(BaseModel):
     index_version: str = Field(description="Version of the index that answered.")
     model: str = Field(description="Embedding model the index was built with.")
     took_ms: float = Field(description="Time spent answering, in milliseconds.")
+    answer: AnswerOut | None = Field(
+        description="The sentence that best answers, with its citation; null when nothing in "
+        "the index answers the question (see no_answer_reason)."
+    )
+    confidence: float = Field(description="How sure the answer is, 0 to 1.")
+    no_answer_reason: str | None = Field(
+        description="Why there is no answer, when `answer` is null; else null."
+    )
 
     @classmethod
     def from_result(cls, result: AskResult, collection: str) -> AskResponse:

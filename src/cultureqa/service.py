@@ -13,7 +13,7 @@ from .index import LoadedIndex, load_index
 from .ingest import IngestReport, ProgressCallback, ingest, staleness
 from .onnx_embedding import OnnxEmbedder
 from .onnx_embedding import supports as onnx_supports
-from .retrieval import DenseRetriever
+from .retrieval import make_retriever
 from .settings import Settings
 
 log = logging.getLogger("cultureqa")
@@ -80,10 +80,14 @@ def open_index(
 
 
 def make_answerer(
-    settings: Settings, embedder: Embedder, index: LoadedIndex, collection: str | None = None
+    settings: Settings,
+    embedder: Embedder,
+    index: LoadedIndex,
+    collection: str | None = None,
+    retriever: str = "default",
 ) -> Answerer:
     return Answerer(
-        DenseRetriever(embedder, index),
+        make_retriever(retriever, embedder, index),
         index,
         max_question_chars=settings.max_question_chars,
         max_top_k=settings.max_top_k,

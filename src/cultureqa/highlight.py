@@ -1,0 +1,124 @@
+"""The sentence(s) of a passage that best match a question, as character spans: no model needed.
+
+A sentence's score is the share of the question's content words (stemmed) that it contains: half
+weighted by their IDF in the index (rare words matter more), half unweighted (in a small corpus
+IDF says little). Cheap enough for every returned passage on every request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .lexical import tokenize
+
+# A sentence ends at . ! ? … followed by space and a capital/digit, or at a line break.
+# A sentence ends at . ! ? … before a capital, at a blank line, or at a line break before a
+# capital (lists, Factbook values); a line break inside a sentence (hard-wrapped text) is not
+# an end.
+_BREAK = re.compile(
+    r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
+    r"|\n\s*\n\s*"
+    r"|\n(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
+)
+
+
+# Words that say what kind of question it is, not what it is about (stemmed, as tokenize gives
+# them). BM25's stop list (Lucene's 33 words) keeps them; for picking a sentence they are noise.
+QUESTION_WORDS = frozenset(
+    [
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "whi",
+        "how",
+        "do",
+        "doe",
+        "did",
+        "have",
+        "has",
+        "had",
+        "can",
+        "could",
+        "would",
+        "should",
+        "may",
+        "might",
+        "were",
+        "been",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # character offset into the passage text
+    end: int  # exclusive
+    score: float  # share of the question's weight the sentence covers, 0 to 1
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, white space around it left out."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in [*_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        piece = text[start:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + lead + len(stripped)))
+        if match:
+            start = match.end()
+    return spans
+
+
+def coverage(question_tokens: Sequence[str], text: str, idf: Callable[[str], float]) -> float:
+    """Share of the question's IDF weight whose words occur in `text` (0 to 1)."""
+    wanted = set(question_tokens)
+    total = sum(idf(t) for t in wanted)
+    if total <= 0:
+        return 0.0
+    present = set(tokenize(text))
+    return sum(idf(t) for t in wanted & present) / total
+
+
+def _flat(token: str) -> float:
+    return 1.0
+
+
+def answer_span(text: str, best: Span) -> tuple[int, int]:
+    """The best sentence and the next one of its paragraph: an answer often follows the sentence
+    that repeats the question's words ("Markets ... offer glimpses of informal commerce. Locals
+    barter for goods")."""
+    spans = sentence_spans(text)
+    for (start, end), following in zip(spans, [*spans[1:], None], strict=True):
+        if start == best.start and following and "\n" not in text[end : following[0]]:
+            return start, following[1]
+    return best.start, best.end
+
+
+def best_spans(
+    question_tokens: Sequence[str], text: str, idf: Callable[[str], float], limit: int = 1
+) -> list[Span]:
+    """The `limit` best-scoring sentences of `text`, in text order; the first sentence when
+    nothing matches (so a passage always says where to look)."""
+    question_tokens = [t for t in question_tokens if t not in QUESTION_WORDS] or question_tokens
+    scored = [
+        Span(
+            start,
+            end,
+            0.5 * coverage(question_tokens, text[start:end], idf)
+            + 0.5 * coverage(question_tokens, text[start:end], _flat),
+        )
+        for start, end in sentence_spans(text)
+    ]
+    if not scored:
+        return []
+    best = sorted(scored, key=lambda s: (-s.score, s.start))[:limit]
+    return sorted(best, key=lambda s: s.start)

@@ -1,0 +1,103 @@
+"""Dense, BM25 and hybrid retrieval over a small index (fake embedder: the logic, not the model)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cultureqa.embedding import Embedder
+from cultureqa.fusion import BM25_FLOOR, FusionWeights, fuse
+from cultureqa.index import load_index
+from cultureqa.ingest import ingest
+from cultureqa.lexical import tokenize
+from cultureqa.names import ArticleNames
+from cultureqa.retrieval import HybridRetriever, make_retriever
+
+ARTICLES = {
+    "ghana.md": (
+        "---\nid: gh\ntitle: Ghana\ncountry: Ghana\n---\n# Ghana\n\n## Capital\n"
+        "Accra, whose name means ants.\n\n## Religions\nChristian, Muslim, traditional.\n"
+    ),
+    "guinea.md": (
+        "---\nid: gv\ntitle: Guinea\n---\n# Guinea\n\n## Capital\nConakry is the capital city.\n"
+    ),
+    "png.md": (
+        "---\nid: pp\ntitle: Papua New Guinea\n---\n# Papua New Guinea\n\n## Capital\n"
+        "Port Moresby is the capital city.\n"
+    ),
+}
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, fake_embedder: Embedder) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in ARTICLES.items():
+        (corpus / name).write_text(text)
+    ingest([corpus], tmp_path / "idx", fake_embedder)
+    return tmp_path / "idx"
+
+
+def test_names_prefer_the_longest_match(index_dir: Path, fake_embedder: Embedder) -> None:
+    index = load_index(index_dir, model=fake_embedder.name, dimension=64)
+    names = ArticleNames.from_passages(index.passages)
+    assert names.named_articles(tokenize("What is the capital of Papua New Guinea?")) == ["pp"]
+    assert names.named_articles(tokenize("What is the capital of Guinea?")) == ["gv"]
+    assert names.named_articles(tokenize("What is Ghana's capital?")) == ["gh"]
+    assert names.named_articles(tokenize("What is a capital?")) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("What is the capital city of Guinea?", "gv"),
+        ("What is the capital city of Papua New Guinea?", "pp"),
+        ("Which religions are practised in Ghana?", "gh"),
+    ],
+)
+def test_hybrid_puts_the_named_article_first(
+    index_dir: Path, fake_embedder: Embedder, question: str, article: str
+) -> None:
+    index = load_index(index_dir, model=fake_embedder.name, dimension=64)
+    hits = HybridRetriever(fake_embedder, index).search(question, 3)
+    assert hits[0].passage.article_id == article
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
+
+
+@pytest.mark.parametrize("name", ["default", "dense", "bm25"])
+def test_every_retriever_ranks_and_scores(
+    index_dir: Path, fake_embedder: Embedder, name: str
+) -> None:
+    index = load_index(index_dir, model=fake_embedder.name, dimension=64)
+    hits = make_retriever(name, fake_embedder, index).search("Accra ants capital", 2)
+    assert hits[0].passage.id == "gh#capital"
+    assert -1.0 <= hits[0].similarity <= 1.0001
+
+
+def test_bm25_returns_nothing_for_unknown_words(index_dir: Path, fake_embedder: Embedder) -> None:
+    index = load_index(index_dir, model=fake_embedder.name, dimension=64)
+    assert make_retriever("bm25", fake_embedder, index).search("zebra", 5) == []
+
+
+def test_unknown_retriever_is_refused(index_dir: Path, fake_embedder: Embedder) -> None:
+    index = load_index(index_dir, model=fake_embedder.name, dimension=64)
+    with pytest.raises(ValueError, match="unknown retriever"):
+        make_retriever("magic", fake_embedder, index)
+
+
+def test_fuse_adds_scaled_bm25_and_the_name_bonus() -> None:
+    sims = np.array([0.5, 0.4, 0.4], dtype=np.float32)
+    bm25 = np.array([10.0, 20.0, 0.0], dtype=np.float32)
+    named = np.array([False, False, True])
+    fused = fuse(sims, bm25, named, FusionWeights(lexical=0.2, name=0.3))
+    assert fused == pytest.approx([0.6, 0.6, 0.7])
+    # Weak lexical evidence (below the floor) is not blown up to full weight.
+    weak = fuse(sims, (bm25 / 10).astype(np.float32), named, FusionWeights(0.2, 0.3))
+    assert weak == pytest.approx([0.5 + 0.2 * 1 / BM25_FLOOR, 0.4 + 0.2 * 2 / BM25_FLOOR, 0.7])
+    assert fuse(sims, np.zeros(3, dtype=np.float32), named, FusionWeights())[0] == pytest.approx(
+        0.5
+    )
