@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from cultureqa.highlight import best_spans, coverage, sentence_spans
+from cultureqa.highlight import Span, answer_span, best_spans, coverage, sentence_spans
 from cultureqa.lexical import tokenize
 
 TEXT = (
     "While Hamhung's factories hum, the city clings to tradition. Dishes like Hamhung "
     "naengmyeon (a cold buckwheat noodle dish) are regional specialties.\n"
-    "name: Dodoma"
+    "Name: Dodoma"
 )
 
 
@@ -24,7 +24,15 @@ def test_sentence_spans_cover_each_sentence_and_line() -> None:
     assert pieces == [
         "While Hamhung's factories hum, the city clings to tradition.",
         "Dishes like Hamhung naengmyeon (a cold buckwheat noodle dish) are regional specialties.",
-        "name: Dodoma",
+        "Name: Dodoma",
+    ]
+
+
+def test_a_line_break_inside_a_sentence_is_not_an_end() -> None:
+    text = "The market sells dried fish\nand salt from the coast. It opens at dawn."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "The market sells dried fish\nand salt from the coast.",
+        "It opens at dawn.",
     ]
 
 
@@ -32,7 +40,7 @@ def test_sentence_spans_cover_each_sentence_and_line() -> None:
     ("question", "expected"),
     [
         ("What cold noodle dish is Hamhung known for?", "Dishes like"),
-        ("What is the capital's name?", "name: Dodoma"),
+        ("Where is Dodoma?", "Name: Dodoma"),
         ("Does the city keep its traditions?", "While Hamhung"),
     ],
 )
@@ -58,3 +66,40 @@ def test_coverage_weighs_rare_words_more() -> None:
     assert coverage(tokens, "naengmyeon", idf) == pytest.approx(0.75)
     assert coverage(tokens, "noodle", idf) == pytest.approx(0.25)
     assert coverage([], "anything", idf) == 0.0
+
+
+ANTHEM = (
+    'title: "Hatikvah" (The Hope)\n\n'
+    "lyrics/music: Naftali Herz IMBER/traditional\n\n"
+    "history: adopted 2004; used as the anthem of the Zionist movement since 1897"
+)
+
+
+def test_words_of_the_title_and_headings_do_not_pick_the_sentence() -> None:
+    question = tokenize("What is Israel's national anthem?")
+    (alone,) = best_spans(question, ANTHEM, flat_idf)
+    assert ANTHEM[alone.start :].startswith("history:")  # the control: "anthem" decides
+    (span,) = best_spans(
+        question, ANTHEM, flat_idf, context="Israel Government > National anthem(s)"
+    )
+    assert ANTHEM[span.start : span.end] == 'title: "Hatikvah" (The Hope)'
+
+
+HERITAGE = (
+    "total World Heritage Sites: 4 (2 cultural, 2 natural)\n\n"
+    "selected World Heritage Site locales: Kathmandu Valley (c); Sagarmatha National Park (n)"
+)
+LONG = (
+    "Markets in the city offer glimpses of informal commerce, where traders from the coast sell "
+    "dried fish and salt.\n\nThe next paragraph is about something else entirely."
+)
+
+
+def test_a_short_answer_line_takes_the_next_line_with_it() -> None:
+    first_end = HERITAGE.index("\n")
+    assert answer_span(HERITAGE, Span(0, first_end, 1.0)) == (0, len(HERITAGE))
+
+
+def test_a_long_answer_sentence_stays_within_its_paragraph() -> None:
+    first_end = LONG.index("\n")
+    assert answer_span(LONG, Span(0, first_end, 1.0)) == (0, first_end)

@@ -8,9 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+import numpy as np
+
+from .embedding import Embedder, Vectors
 from .errors import InvalidRequestError
-from .followup import ARTICLE_BOOST, FollowUp, PlaceCatalog, Turn, resolve_followup
-from .highlight import Span, answer_span, best_spans, coverage
+from .followup import PlaceCatalog, Turn, resolve_followup
+from .highlight import Span, answer_span, best_spans, coverage, sentence_spans, sentence_words
 from .index import LoadedIndex
 from .lexical import tokenize
 from .passages import Passage
@@ -20,6 +23,13 @@ from .retrieval import Hit, Retriever
 # asked of the seed corpus (unanswerable: 99th percentile 0.30); see docs/retrieval.md. Below it
 # there is no answer, and a passage below it is marked weak.
 MIN_CONFIDENCE = 0.4
+
+# When the model picks the answer sentence, the passage's first sentence wins unless another is
+# closer to the question by more than this: a lead sentence often states the point (a Factbook
+# field's value: "Languages: Arabic (official), Tamazight ..." for "Which languages are spoken in
+# Morocco?", 0.008 behind a sample line), while a clearly closer sentence is the answer ("Dishes
+# like Hamhung naengmyeon ..." for "What do people eat in Hamhung?", 0.055 ahead of the lead).
+LEAD_MARGIN = 0.03
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,7 @@ class Answerer:
         self,
         retriever: Retriever,
         index: LoadedIndex,
+        embedder: Embedder,
         *,
         max_question_chars: int,
         max_top_k: int,
@@ -124,6 +135,7 @@ class Answerer:
         self._collection = collection
         self._retriever = retriever
         self._index = index
+        self._embedder = embedder
         self._max_question_chars = max_question_chars
         self._max_top_k = max_top_k
         self._places = PlaceCatalog.from_passages(index.passages)
@@ -148,19 +160,31 @@ class Answerer:
             )
         if not 1 <= top_k <= self._max_top_k:
             raise InvalidRequestError(f"top_k must be between 1 and {self._max_top_k}, not {top_k}")
-        hits = self._search(resolve_followup(question, history, self._places), top_k)
-        return self.compose(question, hits, started=started)
+        plan = resolve_followup(question, history, self._places)
+        query = self._embedder.embed([plan.query])
+        hits = self._retriever.search_vector(plan.query, query, top_k, plan.carried_articles)
+        # Scored against the query, which carries a follow-up's place ("And the food?
+        # (Hamhung)"); the result quotes the question as asked.
+        result = self.compose(plan.query, hits, query, started=started)
+        return replace(result, question=question)
 
-    def compose(self, question: str, hits: list[Hit], *, started: float | None = None) -> AskResult:
-        """Shape retrieved hits into the result: highlights, the short answer, the confidence."""
+    def compose(
+        self, question: str, hits: list[Hit], query: Vectors, *, started: float | None = None
+    ) -> AskResult:
+        """Shape retrieved hits into the result: highlights, the short answer, the confidence.
+        `query` is the question's embedding (one row)."""
         started = time.perf_counter() if started is None else started
         tokens = tokenize(question)
         idf = self._index.lexical.term_idf
-        spans = [best_spans(tokens, hit.passage.text, idf) for hit in hits]
+        spans = [
+            best_spans(tokens, hit.passage.text, idf, context=_context(hit.passage)) for hit in hits
+        ]
         confidences = [
             confidence_of(hit.similarity, coverage(tokens, hit.passage.embedding_text, idf))
             for hit in hits
         ]
+        if self._words_miss_the_answer(tokens, hits, spans, confidences):
+            spans[0] = self._closest_sentence(hits[0].passage.text, query) or spans[0]
         answer, confidence, reason = _answer(hits, spans, confidences, self._collection)
         return AskResult(
             question=question,
@@ -176,18 +200,33 @@ class Answerer:
             no_answer_reason=reason,
         )
 
-    def _search(self, plan: FollowUp, top_k: int) -> list[Hit]:
-        if not plan.boost_articles:
-            return self._retriever.search(plan.query, top_k)
-        # Look further than top_k so that the carried article's passages can be boosted in.
-        pool = self._retriever.search(plan.query, max(top_k * 4, 20))
+    @staticmethod
+    def _words_miss_the_answer(
+        tokens: list[str], hits: list[Hit], spans: list[list[Span]], confidences: list[float]
+    ) -> bool:
+        """An answer will be given, but no sentence of its passage holds any question word
+        beyond those of the passage's title and headings."""
+        if not hits or confidences[0] < MIN_CONFIDENCE or not spans[0] or spans[0][0].score > 0:
+            return False
+        return bool(sentence_words(tokens, _context(hits[0].passage)))
 
-        def boosted(hit: Hit) -> float:
-            bonus = ARTICLE_BOOST if hit.passage.article_id in plan.boost_articles else 0.0
-            return hit.score + bonus
+    def _closest_sentence(self, text: str, query: Vectors) -> list[Span]:
+        """The sentence of `text` nearest the question by the model. Only for the answer's
+        passage, and only when none of its sentences holds a word of the question that its title
+        and headings do not ("What do people eat in Hamhung?" against "Dishes like Hamhung
+        naengmyeon ..."): one small batch, on a minority of requests."""
+        spans = sentence_spans(text)
+        if len(spans) < 2:
+            return []
+        vectors = self._embedder.embed([text[a:b] for a, b in spans])
+        similarity = vectors @ query[0]
+        similarity[0] += LEAD_MARGIN
+        best = int(np.argmax(similarity))
+        return [Span(spans[best][0], spans[best][1], 0.0)]
 
-        ranked = sorted(pool, key=boosted, reverse=True)[:top_k]
-        return [replace(hit, rank=rank) for rank, hit in enumerate(ranked, start=1)]
+
+def _context(passage: Passage) -> str:
+    return f"{passage.title} {passage.heading_path}"
 
 
 def confidence_of(similarity: float, matched: float) -> float:

@@ -187,6 +187,7 @@ def ask(
 @cli.command(name="eval")
 @click.argument("questions", type=click.Path(path_type=Path, exists=True))
 @index_dir_option
+@collection_option
 @model_option
 @click.option(
     "--retriever",
@@ -203,6 +204,7 @@ def ask(
 def eval_command(
     questions: Path,
     index_dir: Path | None,
+    collection: str | None,
     model: str | None,
     retriever: str,
     as_json: bool,
@@ -213,22 +215,25 @@ def eval_command(
     QUESTIONS is a .jsonl question set (the format of shared/eval: id, question, answers, doc), a
     SQuAD .json file (its questions; doc is the article title), or a BEIR directory (corpus.jsonl,
     queries.jsonl, qrels/test.tsv), which is scored by nDCG@10 on document ids and indexed into
-    --index-dir first when that index was not built from it.
+    the collection first when its index was not built from it.
     """
     import json
 
+    from .catalog import index_dir_of
     from .evaluation import load_any_questions, run_eval
     from .retrieval import RETRIEVERS
     from .service import load_embedder, open_index
 
     settings = _settings(index_dir=index_dir, model=model)
+    collection = collection or settings.default_collection
     order = [retriever, *(r for r in RETRIEVERS if r != retriever)]
     try:
         embedder = load_embedder(settings)
         if questions.is_dir():
             from .beir import run_beir
 
-            beir = run_beir(questions, settings.index_dir, embedder, order, progress=True)
+            target = index_dir_of(settings, collection)
+            beir = run_beir(questions, target, embedder, order, progress=True)
             if as_json:
                 click.echo(json.dumps(beir.as_dict(), indent=2))
                 return
@@ -238,7 +243,7 @@ def eval_command(
                 click.echo(f"{name:<10} {value:>8.4f}")
             return
         loaded = load_any_questions(questions)
-        index = open_index(settings, embedder)
+        index = open_index(settings, embedder, collection)
         results = run_eval(loaded, embedder, index, order, progress=True)
     except CultureQAError as exc:
         _fail(exc)

@@ -190,11 +190,13 @@ def run_eval(
     ) as bar:
         for name in retrievers:
             retriever = make_retriever(name, embedder, index)
-            answerer = Answerer(retriever, index, max_question_chars=10**6, max_top_k=10**6)
+            answerer = Answerer(
+                retriever, index, embedder, max_question_chars=10**6, max_top_k=10**6
+            )
             outcomes: list[Outcome] = []
             for row, question in enumerate(questions):
                 hits = retriever.search_vector(question.question, vectors[row : row + 1], 10)
-                result = answerer.compose(question.question, hits)
+                result = answerer.compose(question.question, hits, vectors[row : row + 1])
                 ranked = [(h.passage.article_id, h.passage.text) for h in hits]
                 first = (hits[0].passage.id, hits[0].passage.text) if hits else None
                 answer_text = result.answer.text if result.answer else None
@@ -251,13 +253,12 @@ def no_answer_rate(
     """How many of these questions (which the index cannot answer) come back without an answer."""
     vectors = embedder.embed(list(questions), progress=progress)
     retriever = make_retriever("default", embedder, index)
-    answerer = Answerer(retriever, index, max_question_chars=10**6, max_top_k=10**6)
+    answerer = Answerer(retriever, index, embedder, max_question_chars=10**6, max_top_k=10**6)
     none = 0
     confidences: list[float] = []
     for row, question in enumerate(questions):
-        result = answerer.compose(
-            question, retriever.search_vector(question, vectors[row : row + 1], 5)
-        )
+        query = vectors[row : row + 1]
+        result = answerer.compose(question, retriever.search_vector(question, query, 5), query)
         none += result.answer is None
         confidences.append(result.confidence)
     return NoAnswerReport(len(questions), none, confidences)

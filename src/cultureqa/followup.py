@@ -7,7 +7,8 @@ at the question and, when it names no place the corpus knows, at the conversatio
 - the most recent earlier turn that names a known place (in its question), or whose answer was
   cited from a known article, gives the place (and that article);
 - the retrieval query becomes the question plus that place ("And what do people eat there?
-  (Hamhung)"), and passages of the carried articles get a small score boost when ranked.
+  (Hamhung)"), and the carried articles are ranked as if the question had named them (the
+  hybrid ranking's named-article bonus, fusion.py).
 
 What it does not do: it does not parse pronouns or grammar (a question that names no place is
 treated as leaning on the conversation, even "What is kimchi?"), it knows only the places and
@@ -24,12 +25,6 @@ from dataclasses import dataclass, field
 
 from .passages import Passage
 
-# Added to the ranking score of passages from the carried article. The hybrid score adds up to
-# 0.55 for words in common (docs/retrieval.md), so a follow-up's everyday words ("people",
-# "eat") can lift another article's passage well above a tie: 0.3 keeps the conversation on its
-# place unless another passage is clearly better.
-ARTICLE_BOOST = 0.3
-
 
 @dataclass(frozen=True)
 class Turn:
@@ -41,15 +36,15 @@ class Turn:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """How to retrieve for one question: the query, and articles to favour."""
+    """How to retrieve for one question: the query, and the articles to favour."""
 
     query: str
     carried_place: str | None = None
-    boost_articles: frozenset[str] = field(default_factory=frozenset)
+    carried_articles: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def resolved(self) -> bool:
-        return self.carried_place is not None or bool(self.boost_articles)
+        return self.carried_place is not None or bool(self.carried_articles)
 
 
 @dataclass(frozen=True)

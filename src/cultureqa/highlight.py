@@ -51,8 +51,14 @@ QUESTION_WORDS = frozenset(
         "might",
         "were",
         "been",
+        "name",  # "What is the name of ...": the form of the question, not its subject
     ]
 )
+
+# An answer sentence shorter than this many words (a list line such as "total World Heritage
+# Sites: 4 (2 cultural, 2 natural)") is given the sentence after it even across a line break:
+# the line that repeats the question's words is often the label, the next one the answer.
+SHORT_SENTENCE_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -93,22 +99,45 @@ def _flat(token: str) -> float:
 
 
 def answer_span(text: str, best: Span) -> tuple[int, int]:
-    """The best sentence and the next one of its paragraph: an answer often follows the sentence
-    that repeats the question's words ("Markets ... offer glimpses of informal commerce. Locals
-    barter for goods")."""
+    """The best sentence and the next one of its paragraph (of the passage, when the best one is
+    short): an answer often follows the sentence that repeats the question's words ("Markets ...
+    offer glimpses of informal commerce. Locals barter for goods")."""
     spans = sentence_spans(text)
     for (start, end), following in zip(spans, [*spans[1:], None], strict=True):
-        if start == best.start and following and "\n" not in text[end : following[0]]:
+        if start != best.start or following is None:
+            continue
+        short = len(text[start:end].split()) < SHORT_SENTENCE_WORDS
+        if short or "\n" not in text[end : following[0]]:
             return start, following[1]
     return best.start, best.end
 
 
+def sentence_words(question_tokens: Sequence[str], context: str = "") -> list[str]:
+    """The question's words that can tell one sentence of a passage from another: not the
+    question-form words, not the words of the passage's `context` (see best_spans)."""
+    words = [t for t in question_tokens if t not in QUESTION_WORDS] or list(question_tokens)
+    if context:
+        known = set(tokenize(context))
+        words = [t for t in words if t not in known]
+    return words
+
+
 def best_spans(
-    question_tokens: Sequence[str], text: str, idf: Callable[[str], float], limit: int = 1
+    question_tokens: Sequence[str],
+    text: str,
+    idf: Callable[[str], float],
+    limit: int = 1,
+    *,
+    context: str = "",
 ) -> list[Span]:
     """The `limit` best-scoring sentences of `text`, in text order; the first sentence when
-    nothing matches (so a passage always says where to look)."""
-    question_tokens = [t for t in question_tokens if t not in QUESTION_WORDS] or question_tokens
+    nothing matches (so a passage always says where to look).
+
+    `context` is what the passage is about as a whole (its title and heading path): question
+    words it holds say nothing about which sentence answers ("What is Israel's national
+    anthem?" in Israel > National anthem(s) is answered by the line naming the anthem, not by
+    the one that repeats "anthem")."""
+    question_tokens = sentence_words(question_tokens, context)
     scored = [
         Span(
             start,

@@ -63,5 +63,9 @@ class ArticleNames:
             if not any(name < other for other in matched.values())
         )
 
-    def named_rows(self, question_tokens: Sequence[str]) -> list[int]:
-        return [row for a in self.named_articles(question_tokens) for row in self.rows[a]]
+    def named_rows(
+        self, question_tokens: Sequence[str], also: frozenset[str] = frozenset()
+    ) -> list[int]:
+        """Rows of the named articles' passages, and of the articles in `also`."""
+        articles = set(self.named_articles(question_tokens)) | (also & self.rows.keys())
+        return [row for a in sorted(articles) for row in self.rows[a]]

@@ -143,7 +143,10 @@ class OnnxEmbedder(BatchEmbedder):
         *,
         threads: int | None = None,
         cache_dir: Path | None = None,
+        graph: Path | None = None,
     ) -> None:
+        """`graph`: run this ONNX file instead of the cached export (benchmarks/quantize.py
+        compares an int8 copy this way)."""
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -156,7 +159,7 @@ class OnnxEmbedder(BatchEmbedder):
         config = json.loads((model_dir / "sentence_bert_config.json").read_text())
         window = int(config.get("max_seq_length") or 512)
 
-        path = (cache_dir or default_cache_dir()) / cache_key(model_dir) / "model.onnx"
+        path = graph or (cache_dir or default_cache_dir()) / cache_key(model_dir) / "model.onnx"
         if not path.is_file():
             log.warning("Exporting %s to ONNX once, in %s", name, path.parent)
             try:
@@ -183,6 +186,7 @@ class OnnxEmbedder(BatchEmbedder):
         self._tokenizer.enable_truncation(max_length=window)
         self._tokenizer.enable_padding()
         self._dimension = int(self._run(["dimension probe"]).shape[1])
+        self.graph = path
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)

@@ -38,9 +38,14 @@ class Candidates:
 
 
 class Retriever(Protocol):
-    def search(self, question: str, top_k: int) -> list[Hit]: ...
+    def search(self, question: str, top_k: int, prefer: frozenset[str] = frozenset()) -> list[Hit]:
+        """The top_k passages for `question`. `prefer`: articles to favour as if the question
+        named them (a follow-up's carried place); only the hybrid ranking uses it."""
+        ...
 
-    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+    def search_vector(
+        self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
+    ) -> list[Hit]:
         """Like search, with the question's embedding already computed (one row)."""
         ...
 
@@ -50,10 +55,12 @@ class _Base:
         self._embedder = embedder
         self._index = index
 
-    def search(self, question: str, top_k: int) -> list[Hit]:
-        return self.search_vector(question, self._embedder.embed([question]), top_k)
+    def search(self, question: str, top_k: int, prefer: frozenset[str] = frozenset()) -> list[Hit]:
+        return self.search_vector(question, self._embedder.embed([question]), top_k, prefer)
 
-    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+    def search_vector(
+        self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
+    ) -> list[Hit]:
         raise NotImplementedError
 
     def _hits(self, rows: np.ndarray, scores: np.ndarray, query: Vectors) -> list[Hit]:
@@ -67,7 +74,9 @@ class _Base:
 class DenseRetriever(_Base):
     """Embed the question, then exact inner-product search over the index's unit vectors."""
 
-    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+    def search_vector(
+        self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
+    ) -> list[Hit]:
         scores, rows = self._index.search(query, top_k)
         keep = rows[0] >= 0  # FAISS pads with -1 when fewer than k vectors exist
         return self._hits(rows[0][keep], scores[0][keep], query)
@@ -76,7 +85,9 @@ class DenseRetriever(_Base):
 class LexicalRetriever(_Base):
     """BM25 alone (the baseline): the stored weights of the question's terms, summed."""
 
-    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
+    def search_vector(
+        self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
+    ) -> list[Hit]:
         scores = self._index.lexical.scores(tokenize(question))
         rows = _top(scores, top_k)
         rows = rows[scores[rows] > 0]
@@ -99,8 +110,10 @@ class HybridRetriever(_Base):
         self._depth = depth
         self._names = ArticleNames.from_passages(index.passages)
 
-    def search_vector(self, question: str, query: Vectors, top_k: int) -> list[Hit]:
-        pool = self.candidates(question, query)
+    def search_vector(
+        self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
+    ) -> list[Hit]:
+        pool = self.candidates(question, query, prefer)
         fused = fuse(pool.similarity, pool.bm25, pool.named, self.weights)
         order = np.argsort(-fused, kind="stable")[:top_k]
         return [
@@ -113,12 +126,14 @@ class HybridRetriever(_Base):
             for rank, i in enumerate(order, 1)
         ]
 
-    def candidates(self, question: str, query: Vectors) -> Candidates:
+    def candidates(
+        self, question: str, query: Vectors, prefer: frozenset[str] = frozenset()
+    ) -> Candidates:
         """The pooled candidates and their evidence, before fusion (also used for tuning)."""
         tokens = tokenize(question)
         lexical = self._index.lexical.scores(tokens)
         _, dense_rows = self._index.search(query, self._depth)
-        named = self._names.named_rows(tokens)
+        named = self._names.named_rows(tokens, prefer)
         pool = np.unique(
             np.concatenate(
                 [

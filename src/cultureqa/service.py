@@ -89,6 +89,7 @@ def make_answerer(
     return Answerer(
         make_retriever(retriever, embedder, index),
         index,
+        embedder,
         max_question_chars=settings.max_question_chars,
         max_top_k=settings.max_top_k,
         collection=None if collection == settings.default_collection else collection,
