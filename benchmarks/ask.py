@@ -12,6 +12,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import machine, summary_ms, write_json
 from cultureqa.library import Library
@@ -28,6 +29,56 @@ def read_questions(paths: list[Path], limit: int) -> list[str]:
     return questions[:limit]
 
 
+def measure(
+    index_dir: Path, collection: str, questions: list[str], top_k: int = 5, rounds: int = 3
+) -> dict[str, Any]:
+    """Time the floor and the whole ask path on each question, interleaved, after a warm-up."""
+    settings = Settings(index_dir=index_dir, default_collection=collection)
+    embedder = load_embedder(settings)
+    library = Library(settings, embedder)
+    library.refresh()
+    answerer = library.answerer()
+    index = answerer.index
+
+    def floor(question: str) -> None:
+        index.search(embedder.embed([question]), top_k)
+
+    def whole(question: str) -> None:
+        answerer.ask(question, top_k)
+
+    for question in questions[:20]:  # warm-up: first calls pay for lazy initialisation
+        floor(question)
+        whole(question)
+    floor_times: list[float] = []
+    whole_times: list[float] = []
+    for _ in range(rounds):
+        for question in questions:
+            for run, times in ((floor, floor_times), (whole, whole_times)):
+                started = time.perf_counter()
+                run(question)
+                times.append(time.perf_counter() - started)
+    floor_ms, ask_ms = summary_ms(floor_times), summary_ms(whole_times)
+    return {
+        "index": str(index_dir / collection),
+        "passages": index.manifest.passages,
+        "questions": len(questions),
+        "rounds": rounds,
+        "floor": floor_ms,
+        "ask": ask_ms,
+        "median_ratio": round(ask_ms["median_ms"] / floor_ms["median_ms"], 3),
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    floor_ms, ask_ms = result["floor"], result["ask"]
+    return (
+        f"{result['passages']} passages, {result['questions']} questions x {result['rounds']}\n"
+        f"floor (embed + search): median {floor_ms['median_ms']} ms, p95 {floor_ms['p95_ms']} ms\n"
+        f"ask (whole path):       median {ask_ms['median_ms']} ms, p95 {ask_ms['p95_ms']} ms\n"
+        f"ratio of medians: {result['median_ratio']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("questions", type=Path, nargs="+")
@@ -38,50 +89,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
-
-    settings = Settings(index_dir=args.index_dir, default_collection=args.collection)
-    embedder = load_embedder(settings)
-    library = Library(settings, embedder)
-    library.refresh()
-    answerer = library.answerer()
-    index = answerer.index
     questions = read_questions(args.questions, args.limit)
-
-    def floor(question: str) -> None:
-        index.search(embedder.embed([question]), args.top_k)
-
-    def whole(question: str) -> None:
-        answerer.ask(question, args.top_k)
-
-    for question in questions[:20]:  # warm-up: first calls pay for lazy initialisation
-        floor(question)
-        whole(question)
-    floor_times: list[float] = []
-    whole_times: list[float] = []
-    for _ in range(args.rounds):
-        for question in questions:
-            for run, times in ((floor, floor_times), (whole, whole_times)):
-                started = time.perf_counter()
-                run(question)
-                times.append(time.perf_counter() - started)
-    floor_ms, ask_ms = summary_ms(floor_times), summary_ms(whole_times)
-    ratio = round(ask_ms["median_ms"] / floor_ms["median_ms"], 3)
-    result = {
-        "machine": machine(),
-        "index": str(args.index_dir / args.collection),
-        "passages": index.manifest.passages,
-        "questions": len(questions),
-        "floor": floor_ms,
-        "ask": ask_ms,
-        "median_ratio": ratio,
-    }
-    print(
-        f"{index.manifest.passages} passages, {len(questions)} questions x {args.rounds}\n"
-        f"floor (embed + search): median {floor_ms['median_ms']} ms, p95 {floor_ms['p95_ms']} ms\n"
-        f"ask (whole path):       median {ask_ms['median_ms']} ms, p95 {ask_ms['p95_ms']} ms\n"
-        f"ratio of medians: {ratio}"
-    )
-    write_json(args.json_out, result)
+    result = measure(args.index_dir, args.collection, questions, args.top_k, args.rounds)
+    print(report(result))
+    write_json(args.json_out, {"machine": machine(), **result})
 
 
 if __name__ == "__main__":

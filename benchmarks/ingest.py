@@ -1,7 +1,7 @@
 """Ingest speed: the whole `cultureqa ingest` path next to model.encode alone (the floor), and
 the re-ingest of an unchanged corpus, all in one run with one loaded model.
 
-    .venv/bin/python -m benchmarks.ingest SOURCE [--format FMT] [--json-out FILE]
+    .venv/bin/python -m benchmarks.ingest SOURCE [--format FMT] [--json-out FILE] [--keep DIR]
 
 Prints passages/s for each and the ratios the issues ask about; writes JSON with --json-out.
 """
@@ -31,6 +31,13 @@ def main() -> None:
     parser.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
     parser.add_argument("--json-out", type=Path)
     parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="keep the index, as DIR's default collection (where `cultureqa ingest --index-dir "
+        "DIR` puts it) [a temporary directory]",
+    )
+    parser.add_argument(
         "--no-floor", action="store_true", help="skip model.encode alone (ingest timings only)"
     )
     args = parser.parse_args()
@@ -53,7 +60,7 @@ def main() -> None:
         with stopwatch() as floor:
             model.encode(texts, batch_size=args.batch_size, normalize_embeddings=True)
     with tempfile.TemporaryDirectory() as tmp:
-        index_dir = Path(tmp) / "index"
+        index_dir = (args.keep or Path(tmp)) / "default"
         with stopwatch() as first:
             report = ingest(
                 [args.source], index_dir, embedder, fmt=args.format, batch_size=args.batch_size

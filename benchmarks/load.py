@@ -50,6 +50,13 @@ def blend_questions(directory: Path = BLEND) -> list[str]:
     return questions
 
 
+def ask_body(question: str, collection: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"question": question, "top_k": 5}
+    if collection:
+        body["collection"] = collection
+    return body
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -117,7 +124,13 @@ class Phase:
 
 
 async def run_phase(
-    url: str, questions: list[str], phase: Phase, pid: int, seed: int, sample_rss: bool
+    url: str,
+    questions: list[str],
+    phase: Phase,
+    pid: int,
+    seed: int,
+    sample_rss: bool,
+    collection: str | None = None,
 ) -> None:
     rng = random.Random(seed)  # noqa: S311 - picking questions, not secrets
     deadline = time.monotonic() + phase.seconds
@@ -130,7 +143,7 @@ async def run_phase(
                 question = rng.choice(questions)
                 started = time.perf_counter()
                 try:
-                    response = await http.post("/ask", json={"question": question, "top_k": 5})
+                    response = await http.post("/ask", json=ask_body(question, collection))
                 except httpx.TransportError:
                     phase.connection_errors += 1
                     continue
@@ -158,8 +171,14 @@ async def run_phase(
 
 
 def start_server(
-    port: int, workdir: Path, workers: int, extra_env: dict[str, str]
+    port: int,
+    index_dir: Path,
+    log_path: Path,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
+    """`cultureqa serve` on 127.0.0.1:`port` over the indexes in `index_dir`, output to
+    `log_path`; the default collection is built there from corpus/ when it is missing."""
     script = Path(sys.executable).parent / "cultureqa"
     env = {
         **os.environ,
@@ -167,9 +186,9 @@ def start_server(
         "TRANSFORMERS_OFFLINE": "1",
         "CULTUREQA_RATE_LIMIT_PER_MINUTE": "0",  # every client here is 127.0.0.1
         "CULTUREQA_LOG_LEVEL": "warning",
-        **extra_env,
+        **(extra_env or {}),
     }
-    log = (workdir / "server.log").open("wb")
+    log = log_path.open("wb")
     return subprocess.Popen(  # noqa: S603 - our own command, no shell
         [
             str(script),
@@ -179,7 +198,7 @@ def start_server(
             "--workers",
             str(workers),
             "--index-dir",
-            str(workdir / "index"),
+            str(index_dir),
         ],
         cwd=REPO,
         env=env,
@@ -188,7 +207,9 @@ def start_server(
     )
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> None:
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], timeout: float = 300, poll: float = 0.5
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -198,7 +219,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300)
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(poll)
     raise SystemExit(f"the server was not ready after {timeout} s")
 
 
@@ -231,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="`serve --workers` [1]")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument(
+        "--index-dir", type=Path, help="serve these indexes [a temporary dir, built from corpus/]"
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -246,7 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "questions": len(questions)}
     with tempfile.TemporaryDirectory(prefix="cultureqa-load-") as tmp:
         workdir = Path(tmp)
-        process = start_server(port, workdir, args.workers, extra_env)
+        process = start_server(
+            port,
+            args.index_dir or workdir / "index",
+            workdir / "server.log",
+            args.workers,
+            extra_env,
+        )
         try:
             wait_ready(url, process)
             pid = process.pid

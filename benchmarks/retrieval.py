@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cultureqa.beir import run_beir
-from cultureqa.embedding import SentenceTransformerEmbedder
+from cultureqa.embedding import Embedder
 from cultureqa.evaluation import (
     first_hit_rank,
     load_any_questions,
@@ -28,8 +28,10 @@ from cultureqa.evaluation import (
     run_eval,
 )
 from cultureqa.fusion import FusionWeights, fuse
-from cultureqa.index import load_index
+from cultureqa.index import LoadedIndex, load_index
 from cultureqa.retrieval import RETRIEVERS, HybridRetriever
+from cultureqa.service import load_embedder
+from cultureqa.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SETS = {
@@ -39,8 +41,14 @@ SETS = {
 }
 
 
-def _embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+def _load(index_dir: Path, embedder: Embedder) -> LoadedIndex:
+    """The default collection of an index directory, as `cultureqa ingest --index-dir` builds it."""
+    return load_index(index_dir / "default", model=embedder.name, dimension=embedder.dimension)
+
+
+def _embedder() -> Embedder:
+    """The model and backend the service would use (CULTUREQA_MODEL, CULTUREQA_BACKEND)."""
+    return load_embedder(Settings())
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -51,7 +59,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         if index_dir is None:
             continue
         started = time.perf_counter()
-        index = load_index(index_dir, model=embedder.name, dimension=embedder.dimension)
+        index = _load(index_dir, embedder)
         questions = load_any_questions(SETS[name])
         results = run_eval(questions, embedder, index, RETRIEVERS, progress=True)
         report[name] = {r: s.as_dict() for r, s in results.items()}
@@ -78,7 +86,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
             )
     if args.beir is not None:
         beir = run_beir(
-            SHARED / "data" / "beir-nfcorpus", args.beir, embedder, RETRIEVERS, progress=True
+            SHARED / "data" / "beir-nfcorpus",
+            args.beir / "default",
+            embedder,
+            RETRIEVERS,
+            progress=True,
         )
         report["nfcorpus"] = beir.as_dict()
         print("\nnfcorpus nDCG@10: " + ", ".join(f"{k} {v:.4f}" for k, v in beir.ndcg.items()))
@@ -90,7 +102,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_tune(args: argparse.Namespace) -> None:
     """Grid over the fusion weights on one dev set, from candidates gathered once."""
     embedder = _embedder()
-    index = load_index(args.index, model=embedder.name, dimension=embedder.dimension)
+    index = _load(args.index, embedder)
     questions = load_any_questions(args.questions)
     vectors = embedder.embed([q.question for q in questions], progress=True)
     hybrid = HybridRetriever(embedder, index)
@@ -131,7 +143,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
 def cmd_blend(args: argparse.Namespace) -> None:
     """The no-answer calibration: confidences of BLEnD (unanswerable) and seed-dev questions."""
     embedder = _embedder()
-    index = load_index(args.seed, model=embedder.name, dimension=embedder.dimension)
+    index = _load(args.seed, embedder)
     report = no_answer_rate(
         load_blend_questions(SHARED / "data" / "blend"), embedder, index, progress=True
     )

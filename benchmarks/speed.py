@@ -1,0 +1,127 @@
+"""The speed figures of issue 7 in one run, over an index that is already built:
+
+1. in process: the whole ask path (retrieval + answer) against its floor, one query embedding
+   plus one FAISS search (benchmarks/ask.py);
+2. cold start: `cultureqa serve` from process start until /ready answers, and its resident
+   memory then;
+3. over HTTP on loopback: 1 client asking 1,000 questions one after another (p50/p95/p99,
+   requests/s), the server's memory after them, then 8 concurrent clients.
+
+    .venv/bin/python -m benchmarks.speed --index-dir DIR --collection NAME QUESTIONS.jsonl ...
+
+DIR/NAME is the index to serve (for the Factbook: `cultureqa ingest ../shared/data/factbook
+--format factbook --collection factbook --index-dir DIR`); the default collection in DIR is
+built from corpus/ first when missing, so the cold start never includes an ingest. The ratios
+the issue asks for (HTTP p50 and in-process median, each over the in-process floor) are printed
+at the end and written as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.ask import measure, read_questions, report
+from benchmarks.common import machine, summary_ms, write_json
+from benchmarks.load import Phase, free_port, run_phase, server_rss, start_server, wait_ready
+from cultureqa.service import ensure_index, load_embedder
+from cultureqa.settings import Settings
+
+MB = 2**20
+
+
+def cold_start(index_dir: Path, log: Path) -> tuple[Any, str, float]:
+    """Start the server and wait for /ready: (the process, its URL, seconds taken)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    process = start_server(port, index_dir, log)
+    wait_ready(url, process, timeout=120, poll=0.05)
+    return process, url, time.perf_counter() - started
+
+
+def one_client(url: str, questions: list[str], collection: str) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for question in questions:
+            sent = time.perf_counter()
+            response = http.post("/ask", json={"question": question, "collection": collection})
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - sent)
+            else:
+                errors += 1
+    elapsed = time.perf_counter() - started
+    return {
+        **summary_ms(latencies),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("questions", type=Path, nargs="+")
+    parser.add_argument("--index-dir", type=Path, required=True)
+    parser.add_argument("--collection", default="default")
+    parser.add_argument("--http-questions", type=int, default=1000)
+    parser.add_argument("--eight-seconds", type=float, default=20)
+    parser.add_argument("--json-out", type=Path)
+    args = parser.parse_args()
+
+    questions = read_questions(args.questions, 10**9)
+    asked = [questions[i % len(questions)] for i in range(args.http_questions)]
+    result: dict[str, Any] = {"machine": machine()}
+    ensure_index(Settings(index_dir=args.index_dir), load_embedder(Settings()))
+
+    print("in process ...", file=sys.stderr)
+    result["in_process"] = measure(args.index_dir, args.collection, questions[:500])
+    print(report(result["in_process"]))
+
+    with tempfile.TemporaryDirectory(prefix="cultureqa-speed-") as tmp:
+        print("cold start ...", file=sys.stderr)
+        process, url, seconds = cold_start(args.index_dir, Path(tmp) / "server.log")
+        try:
+            result["cold_start_s"] = round(seconds, 2)
+            result["rss_after_start_mb"] = round(server_rss(process.pid) / MB, 1)
+            for question in questions[:20]:  # the first asks pay for lazy initialisation
+                httpx.post(f"{url}/ask", json={"question": question, "collection": args.collection})
+            print(f"1 client, {len(asked)} questions ...", file=sys.stderr)
+            result["http_1_client"] = one_client(url, asked, args.collection)
+            result["rss_after_questions_mb"] = round(server_rss(process.pid) / MB, 1)
+            print("8 clients ...", file=sys.stderr)
+            phase = Phase(8, args.eight_seconds)
+            asyncio.run(run_phase(url, questions, phase, process.pid, 8, False, args.collection))
+            result["http_8_clients"] = phase.summary()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+    floor = result["in_process"]["floor"]["median_ms"]
+    one = result["http_1_client"]
+    eight = result["http_8_clients"]
+    result["http_p50_over_floor"] = round(one["median_ms"] / floor, 3)
+    print(
+        f"cold start to /ready: {result['cold_start_s']} s; RSS {result['rss_after_start_mb']} MB "
+        f"after start, {result['rss_after_questions_mb']} MB after {len(asked)} questions\n"
+        f"HTTP, 1 client:  p50 {one['median_ms']} ms, p95 {one['p95_ms']} ms, "
+        f"p99 {one['p99_ms']} ms, {one['requests_per_s']} req/s, {one['errors']} errors\n"
+        f"HTTP, 8 clients: p50 {eight['p50_ms']} ms, p95 {eight['p95_ms']} ms, "
+        f"p99 {eight['p99_ms']} ms, {eight['requests_per_s']} req/s, "
+        f"{eight['status_5xx']} 5xx\n"
+        f"in-process ask median / floor: {result['in_process']['median_ratio']} (target <= 1.3)\n"
+        f"HTTP p50 at 1 client / floor:  {result['http_p50_over_floor']} (target <= 1.5)"
+    )
+    write_json(args.json_out, result)
+
+
+if __name__ == "__main__":
+    main()
