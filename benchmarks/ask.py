@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.ask --index-dir DIR [--collection NAME] QUESTIONS.jsonl ...
 
 QUESTIONS are JSONL files with a `question` field (shared/eval sets, for example). Each question
-is timed both ways, interleaved, after a warm-up, so drift hits both alike.
+is timed both ways, interleaved, after a warm-up, so drift hits both alike, with the threads a
+served ask gets (one model thread, one FAISS thread).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from benchmarks.common import machine, summary_ms, write_json
 from cultureqa.library import Library
+from cultureqa.runtime import apply_threads, serving_plan
 from cultureqa.service import load_embedder
 from cultureqa.settings import Settings
 
@@ -34,7 +36,11 @@ def measure(
 ) -> dict[str, Any]:
     """Time the floor and the whole ask path on each question, interleaved, after a warm-up."""
     settings = Settings(index_dir=index_dir, default_collection=collection)
-    embedder = load_embedder(settings)
+    # Threads as `cultureqa serve` runs an ask (runtime.serving_plan), so that the floor and the
+    # HTTP figures of benchmarks/speed.py compare like with like.
+    plan = serving_plan(settings)
+    apply_threads(plan)
+    embedder = load_embedder(settings, threads=plan.torch_threads)
     library = Library(settings, embedder)
     library.refresh()
     answerer = library.answerer()

@@ -9,7 +9,7 @@ import pytest
 
 from cultureqa.index import load_index, write_index
 from cultureqa.passages import Passage
-from cultureqa.vectors import EXACT_SEARCH_LIMIT, build_vector_index, kind_for
+from cultureqa.vectors import EXACT_SEARCH_LIMIT, HNSW_EF_SEARCH, build_vector_index, kind_for
 
 
 def unit_vectors(count: int, dimension: int = 32, seed: int = 7) -> np.ndarray:
@@ -66,6 +66,6 @@ def test_hnsw_index_round_trips_through_the_index_directory(tmp_path: Path) -> N
     )
     assert manifest.vector_index == "hnsw"
     loaded = load_index(tmp_path, model="m", dimension=32)
-    assert loaded.vectors.hnsw.efSearch == 128
+    assert loaded.vectors.hnsw.efSearch == HNSW_EF_SEARCH
     _, rows = loaded.search(data[17:18], 1)
     assert rows[0][0] == 17

@@ -192,7 +192,7 @@ def create_app(
         summary="Ask a question",
         description="Retrieve the passages most relevant to the question, with citations.",
     )
-    async def ask(body: AskRequest, library: LibraryDep) -> AskResponse:
+    async def ask(body: AskRequest, library: LibraryDep) -> Response:
         check_history(
             body, settings.max_history_turns, settings.max_question_chars, MAX_ARTICLE_ID_CHARS
         )
@@ -205,7 +205,9 @@ def create_app(
         result = await gate.run(lambda: answerer.ask(body.question, top_k, turns))
         response = AskResponse.from_result(result, collection)
         metrics.record_ask(response, collection)
-        return response
+        # Serialized here, once: returned as a model, FastAPI would dump it, validate the dump
+        # against response_model again and encode it (about a millisecond for five passages).
+        return Response(response.model_dump_json(), media_type="application/json")
 
     @app.get("/health", response_model=HealthResponse, summary="The process is alive")
     def health() -> HealthResponse:

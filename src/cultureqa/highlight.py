@@ -86,11 +86,13 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def coverage(question_tokens: Sequence[str], text: str, idf: Callable[[str], float]) -> float:
     """Share of the question's IDF weight whose words occur in `text` (0 to 1)."""
-    wanted = set(question_tokens)
+    return _share(set(question_tokens), set(tokenize(text)), idf)
+
+
+def _share(wanted: set[str], present: set[str], idf: Callable[[str], float]) -> float:
     total = sum(idf(t) for t in wanted)
     if total <= 0:
         return 0.0
-    present = set(tokenize(text))
     return sum(idf(t) for t in wanted & present) / total
 
 
@@ -137,16 +139,12 @@ def best_spans(
     words it holds say nothing about which sentence answers ("What is Israel's national
     anthem?" in Israel > National anthem(s) is answered by the line naming the anthem, not by
     the one that repeats "anthem")."""
-    question_tokens = sentence_words(question_tokens, context)
-    scored = [
-        Span(
-            start,
-            end,
-            0.5 * coverage(question_tokens, text[start:end], idf)
-            + 0.5 * coverage(question_tokens, text[start:end], _flat),
-        )
-        for start, end in sentence_spans(text)
-    ]
+    wanted = set(sentence_words(question_tokens, context))
+    scored = []
+    for start, end in sentence_spans(text):
+        present = set(tokenize(text[start:end]))  # once per sentence: this runs on every ask
+        score = 0.5 * _share(wanted, present, idf) + 0.5 * _share(wanted, present, _flat)
+        scored.append(Span(start, end, score))
     if not scored:
         return []
     best = sorted(scored, key=lambda s: (-s.score, s.start))[:limit]
