@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import random
 import socket
 import statistics
@@ -32,6 +31,8 @@ from typing import Any
 
 import httpx
 import psutil
+
+from benchmarks.common import machine
 
 REPO = Path(__file__).resolve().parent.parent
 BLEND = REPO.parent / "shared" / "data" / "blend" / "annotations"
@@ -221,22 +222,6 @@ def wait_ready(
             pass
         time.sleep(poll)
     raise SystemExit(f"the server was not ready after {timeout} s")
-
-
-def machine() -> dict[str, Any]:
-    model = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "python": platform.python_version(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,11 +82,17 @@ def app_state(request: Request) -> AppState:
     return state
 
 
-def get_library(request: Request) -> Library:
+def library_of(request: Request) -> Library:
     library = app_state(request).library
     if library is None:
         raise CultureQAError("the service is still starting")
     return library
+
+
+async def get_library(request: Request) -> Library:
+    # async: FastAPI runs a plain `def` dependency on its thread pool, a thread hop on every ask
+    # for what is an attribute read.
+    return library_of(request)
 
 
 LibraryDep = Annotated[Library, Depends(get_library)]
@@ -94,7 +100,7 @@ LibraryDep = Annotated[Library, Depends(get_library)]
 
 def answerer_for_page(request: Request) -> Answerer:
     """The answerer whose passages an article page shows: ?collection=NAME, else the default."""
-    return get_library(request).answerer(request.query_params.get("collection") or None)
+    return library_of(request).answerer(request.query_params.get("collection") or None)
 
 
 def create_app(
@@ -210,7 +216,7 @@ def create_app(
         return Response(response.model_dump_json(), media_type="application/json")
 
     @app.get("/health", response_model=HealthResponse, summary="The process is alive")
-    def health() -> HealthResponse:
+    async def health() -> HealthResponse:
         return HealthResponse(status="ok")
 
     @app.get(

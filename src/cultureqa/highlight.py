@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .lexical import tokenize
 
@@ -84,20 +85,33 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Passages' sentences and words, tokenized once and kept for the passages asked about most: the
+# same passages come back for many questions, and tokenizing (regex, stop words, stemming) was
+# the largest cost of an ask after the model and the vector search. Bounded: a few MB at most.
+TOKEN_CACHE_PASSAGES = 4096
+
+
+@lru_cache(maxsize=TOKEN_CACHE_PASSAGES)
+def words_of(text: str) -> frozenset[str]:
+    """The distinct stemmed content words of `text`."""
+    return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=TOKEN_CACHE_PASSAGES)
+def _sentences_with_words(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
+    return tuple((a, b, frozenset(tokenize(text[a:b]))) for a, b in sentence_spans(text))
+
+
 def coverage(question_tokens: Sequence[str], text: str, idf: Callable[[str], float]) -> float:
     """Share of the question's IDF weight whose words occur in `text` (0 to 1)."""
-    return _share(set(question_tokens), set(tokenize(text)), idf)
+    return _share(set(question_tokens), words_of(text), idf)
 
 
-def _share(wanted: set[str], present: set[str], idf: Callable[[str], float]) -> float:
+def _share(wanted: set[str], present: frozenset[str], idf: Callable[[str], float]) -> float:
     total = sum(idf(t) for t in wanted)
     if total <= 0:
         return 0.0
     return sum(idf(t) for t in wanted & present) / total
-
-
-def _flat(token: str) -> float:
-    return 1.0
 
 
 def answer_span(text: str, best: Span) -> tuple[int, int]:
@@ -119,7 +133,7 @@ def sentence_words(question_tokens: Sequence[str], context: str = "") -> list[st
     question-form words, not the words of the passage's `context` (see best_spans)."""
     words = [t for t in question_tokens if t not in QUESTION_WORDS] or list(question_tokens)
     if context:
-        known = set(tokenize(context))
+        known = words_of(context)
         words = [t for t in words if t not in known]
     return words
 
@@ -139,12 +153,18 @@ def best_spans(
     words it holds say nothing about which sentence answers ("What is Israel's national
     anthem?" in Israel > National anthem(s) is answered by the line naming the anthem, not by
     the one that repeats "anthem")."""
-    wanted = set(sentence_words(question_tokens, context))
-    scored = []
-    for start, end in sentence_spans(text):
-        present = set(tokenize(text[start:end]))  # once per sentence: this runs on every ask
-        score = 0.5 * _share(wanted, present, idf) + 0.5 * _share(wanted, present, _flat)
-        scored.append(Span(start, end, score))
+    weights = {t: idf(t) for t in sentence_words(question_tokens, context)}
+    total = sum(weights.values())
+
+    def score(present: frozenset[str]) -> float:
+        if total <= 0:
+            return 0.0
+        matched = present.intersection(weights)
+        return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
+
+    scored = [
+        Span(start, end, score(present)) for start, end, present in _sentences_with_words(text)
+    ]
     if not scored:
         return []
     best = sorted(scored, key=lambda s: (-s.score, s.start))[:limit]
