@@ -26,6 +26,20 @@ SHARED = REPO.parent / "shared"
 SEED_TXT = SHARED / "seed" / "hamhung-culture.txt"
 SEED_DEV = SHARED / "eval" / "seed-dev.jsonl"
 
+# The top-level keys of POST /ask's JSON (and of `cultureqa ask --json`): the API's contract,
+# written out so that dropping or renaming one fails a test.
+ASK_RESPONSE_KEYS = {
+    "question",
+    "collection",
+    "passages",
+    "index_version",
+    "model",
+    "took_ms",
+    "answer",
+    "confidence",
+    "no_answer_reason",
+}
+
 
 def require_shared(path: Path) -> Path:
     """../shared is beside every checkout here and in CI; say so plainly when it is not."""

@@ -13,7 +13,7 @@ from cultureqa.api import create_app
 from cultureqa.embedding import Embedder
 from cultureqa.settings import Settings
 
-from .conftest import CORPUS
+from .conftest import ASK_RESPONSE_KEYS, CORPUS
 
 pytestmark = pytest.mark.slow
 
@@ -33,17 +33,7 @@ def test_ask_returns_ranked_cited_passages(client: TestClient) -> None:
     response = client.post("/ask", json={"question": NOODLES, "top_k": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {
-        "question",
-        "collection",
-        "passages",
-        "index_version",
-        "model",
-        "took_ms",
-        "answer",
-        "confidence",
-        "no_answer_reason",
-    }
+    assert set(body) == ASK_RESPONSE_KEYS
     assert body["model"] == "all-MiniLM-L6-v2"
     assert body["took_ms"] > 0
     passages = body["passages"]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cultureqa.cli import cli
 
-from .conftest import REPO
+from .conftest import ASK_RESPONSE_KEYS, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -60,17 +60,7 @@ def test_ask_json_is_the_api_object(cli_index: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
-    assert set(body) == {
-        "question",
-        "collection",
-        "passages",
-        "index_version",
-        "model",
-        "took_ms",
-        "answer",
-        "confidence",
-        "no_answer_reason",
-    }
+    assert set(body) == ASK_RESPONSE_KEYS
     assert len(body["passages"]) == 2
     assert "naengmyeon" in body["passages"][0]["text"]
     assert body["passages"][0]["citation"]["heading_path"] == CONTRAST

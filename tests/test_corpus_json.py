@@ -1,14 +1,11 @@
-"""Factbook profiles and SQuAD files as articles (real files from ../shared/data)."""
+"""Factbook profiles and SQuAD files as articles, read from the real files in ../shared/data
+(tests/test_factbook_squad.py has the small hand-written cases)."""
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import pytest
 
 from cultureqa.corpus import load_corpus
-from cultureqa.corpus.factbook import clean as clean_html
 
 from .conftest import SHARED, require_shared
 
@@ -32,19 +29,6 @@ def test_factbook_profile_is_one_article_with_a_section_per_field() -> None:
     assert len({s.anchor for s in article.sections}) == len(article.sections)
 
 
-@pytest.mark.parametrize(
-    ("value", "clean"),
-    [
-        ("<strong>note:</strong> data in 2015 dollars", "note: data in 2015 dollars"),
-        ("a<br>b<br><br>c", "a\nb\nc"),
-        ("&ldquo;Hatikvah&rdquo; (The Hope)", "“Hatikvah” (The Hope)"),
-        ("<p>one</p><p>two</p>", "one\ntwo"),
-    ],
-)
-def test_html_in_values_becomes_text(value: str, clean: str) -> None:
-    assert clean_html(value) == clean
-
-
 @pytest.mark.parametrize(("stem", "title"), [("xq", "Arctic Ocean"), ("zn", "Pacific Ocean")])
 def test_ocean_profiles_are_named_by_their_background(stem: str, title: str) -> None:
     path = require_shared(FACTBOOK / "oceans" / f"{stem}.json")
@@ -59,15 +43,3 @@ def test_squad_file_gives_an_article_per_title_and_a_section_per_paragraph() -> 
     assert len(yuan.sections) == 47
     assert yuan.sections[2].anchor == "paragraph-3"
     assert yuan.sections[0].headings == ()
-
-
-def test_auto_format_tells_json_shapes_apart(tmp_path: Path) -> None:
-    tz = require_shared(FACTBOOK / "africa" / "tz.json")
-    (tmp_path / "tz.json").write_bytes(tz.read_bytes())
-    squad = {"data": [{"title": "A_b", "paragraphs": [{"context": "Text here.", "qas": []}]}]}
-    (tmp_path / "s.json").write_text(json.dumps(squad))
-    (tmp_path / "other.json").write_text('{"x": 1}')
-    corpus = load_corpus([tmp_path])
-    assert sorted(a.id for a in corpus.articles) == ["A_b", "tz"]
-    assert [s.path.rsplit("/", 1)[-1] for s in corpus.skipped] == ["other.json"]
-    assert "neither a Factbook profile nor a SQuAD file" in corpus.skipped[0].reason
