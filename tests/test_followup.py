@@ -8,7 +8,8 @@ import pytest
 
 from cultureqa.answer import Answerer
 from cultureqa.embedding import Embedder
-from cultureqa.followup import PlaceCatalog, Turn, resolve_followup
+from cultureqa.followup import Turn, resolve_followup
+from cultureqa.names import ArticleNames
 from cultureqa.passages import Passage
 from cultureqa.service import make_answerer, open_index
 from cultureqa.settings import Settings
@@ -29,7 +30,7 @@ def passage(article_id: str, place: str | None, country: str | None = None) -> P
     )
 
 
-CATALOG = PlaceCatalog.from_passages(
+NAMES = ArticleNames.from_passages(
     [
         passage("hamhung-culture", "Hamhung", "North Korea"),
         passage("kyoto-culture", "Kyoto", "Japan"),
@@ -81,14 +82,14 @@ CATALOG = PlaceCatalog.from_passages(
     ],
 )
 def test_resolve_followup(question: str, history: list[Turn], query: str, boost: set[str]) -> None:
-    plan = resolve_followup(question, history, CATALOG)
+    plan = resolve_followup(question, history, NAMES)
     assert plan.query == query
     assert plan.carried_articles == frozenset(boost)
     assert plan.resolved == bool(boost)
 
 
 def test_carried_country_uses_its_spelling() -> None:
-    plan = resolve_followup("What do they eat?", [Turn("Is north korea cold?")], CATALOG)
+    plan = resolve_followup("What do they eat?", [Turn("Is north korea cold?")], NAMES)
     assert plan.query == "What do they eat? (North Korea)"
     assert plan.carried_articles == {"hamhung-culture"}
 

@@ -12,10 +12,11 @@ import numpy as np
 
 from .embedding import Embedder, Vectors
 from .errors import InvalidRequestError
-from .followup import PlaceCatalog, Turn, resolve_followup
+from .followup import Turn, resolve_followup
 from .highlight import Span, answer_span, best_spans, coverage, sentence_spans, sentence_words
 from .index import LoadedIndex
 from .lexical import tokenize
+from .names import ArticleNames
 from .passages import Passage
 from .retrieval import Hit, Retriever
 
@@ -138,7 +139,7 @@ class Answerer:
         self._embedder = embedder
         self._max_question_chars = max_question_chars
         self._max_top_k = max_top_k
-        self._places = PlaceCatalog.from_passages(index.passages)
+        self._names = ArticleNames.from_passages(index.passages)
 
     @property
     def index(self) -> LoadedIndex:
@@ -160,7 +161,7 @@ class Answerer:
             )
         if not 1 <= top_k <= self._max_top_k:
             raise InvalidRequestError(f"top_k must be between 1 and {self._max_top_k}, not {top_k}")
-        plan = resolve_followup(question, history, self._places)
+        plan = resolve_followup(question, history, self._names)
         query = self._embedder.embed([plan.query])
         hits = self._retriever.search_vector(plan.query, query, top_k, plan.carried_articles)
         # Scored against the query, which carries a follow-up's place ("And the food?
