@@ -34,7 +34,15 @@ import httpx
 
 from benchmarks.ask import measure, read_questions, report
 from benchmarks.common import machine, summary_ms, write_json
-from benchmarks.load import Phase, free_port, run_phase, server_rss, start_server, wait_ready
+from benchmarks.load import (
+    Phase,
+    ask_body,
+    free_port,
+    run_phase,
+    server_rss,
+    start_server,
+    wait_ready,
+)
 from cultureqa.service import ensure_index, load_embedder
 from cultureqa.settings import Settings
 
@@ -63,7 +71,7 @@ def one_client(url: str, questions: list[str], collection: str) -> dict[str, Any
     started = time.perf_counter()
     try:
         for question in questions:
-            body = json.dumps({"question": question, "collection": collection})
+            body = json.dumps(ask_body(question, collection))
             sent = time.perf_counter()
             connection.request("POST", "/ask", body, {"Content-Type": "application/json"})
             response = connection.getresponse()
@@ -108,7 +116,7 @@ def main() -> None:
             result["cold_start_s"] = round(seconds, 2)
             result["rss_after_start_mb"] = round(server_rss(process.pid) / MB, 1)
             for question in questions[:20]:  # the first asks pay for lazy initialisation
-                httpx.post(f"{url}/ask", json={"question": question, "collection": args.collection})
+                httpx.post(f"{url}/ask", json=ask_body(question, args.collection))
             print(f"1 client, {len(asked)} questions ...", file=sys.stderr)
             result["http_1_client"] = one_client(url, asked, args.collection)
             result["rss_after_questions_mb"] = round(server_rss(process.pid) / MB, 1)

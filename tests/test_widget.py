@@ -444,8 +444,8 @@ def test_a_followup_is_answered_from_the_earlier_place(
     ask(page, "And what do people eat there?")
     expect(page.locator(".turn")).to_have_count(2)
     answer = last_answer(page)
-    # The answer is cited to Hamhung's food section (which sentence of it is quoted depends on
-    # word overlap with the question, and "eat" appears in none of them).
+    # The answer is cited to Hamhung's food section ("eat" appears in none of its sentences, so
+    # the model picks the one quoted; tests/test_followup.py checks which).
     expect(answer.locator("a.cite").first).to_have_attribute("href", server.url + NOODLE_SECTION)
     screenshot(page, "widget-desktop.png")
 
