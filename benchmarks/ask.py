@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import machine, summary_ms, write_json
-from cultureqa.library import Library
+from cultureqa.embedding.factory import load_embedder
 from cultureqa.runtime import apply_threads, serving_plan
-from cultureqa.service import load_embedder
+from cultureqa.search.library import Library
 from cultureqa.settings import Settings
 
 

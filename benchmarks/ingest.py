@@ -15,10 +15,10 @@ from pathlib import Path
 
 from benchmarks.common import machine, stopwatch, write_json
 from cultureqa.corpus import load_corpus
-from cultureqa.embedding import SentenceTransformerEmbedder
-from cultureqa.ingest import ingest
-from cultureqa.passages import split_passages
-from cultureqa.service import load_embedder
+from cultureqa.corpus.passages import split_passages
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.embedding.torch_backend import SentenceTransformerEmbedder
+from cultureqa.index.ingest import ingest
 from cultureqa.settings import Settings
 
 

@@ -17,12 +17,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -33,6 +29,7 @@ import httpx
 import psutil
 
 from benchmarks.common import machine
+from cultureqa.testing import ServerProcess, start_serve, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 BLEND = REPO.parent / "shared" / "data" / "blend" / "annotations"
@@ -56,12 +53,6 @@ def ask_body(question: str, collection: str | None = None) -> dict[str, Any]:
     if collection:
         body["collection"] = collection
     return body
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_rss(pid: int) -> int:
@@ -172,56 +163,20 @@ async def run_phase(
 
 
 def start_server(
-    port: int,
     index_dir: Path,
     log_path: Path,
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
-) -> subprocess.Popen[bytes]:
-    """`cultureqa serve` on 127.0.0.1:`port` over the indexes in `index_dir`, output to
+) -> ServerProcess:
+    """`cultureqa serve` on a free loopback port over the indexes in `index_dir`, output to
     `log_path`; the default collection is built there from corpus/ when it is missing."""
-    script = Path(sys.executable).parent / "cultureqa"
     env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
         "CULTUREQA_RATE_LIMIT_PER_MINUTE": "0",  # every client here is 127.0.0.1
         "CULTUREQA_LOG_LEVEL": "warning",
         **(extra_env or {}),
     }
-    log = log_path.open("wb")
-    return subprocess.Popen(  # noqa: S603 - our own command, no shell
-        [
-            str(script),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--index-dir",
-            str(index_dir),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_ready(
-    url: str, process: subprocess.Popen[bytes], timeout: float = 300, poll: float = 0.5
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the server exited before it was ready")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(poll)
-    raise SystemExit(f"the server was not ready after {timeout} s")
+    args = ["--workers", str(workers), "--index-dir", str(index_dir)]
+    return start_serve(args, log_path, cwd=REPO, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,21 +205,16 @@ def main(argv: list[str] | None = None) -> int:
 
     questions = blend_questions()
     extra_env = dict(item.split("=", 1) for item in args.env)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {"machine": machine(), "questions": len(questions)}
     with tempfile.TemporaryDirectory(prefix="cultureqa-load-") as tmp:
         workdir = Path(tmp)
-        process = start_server(
-            port,
-            args.index_dir or workdir / "index",
-            workdir / "server.log",
-            args.workers,
-            extra_env,
+        server = start_server(
+            args.index_dir or workdir / "index", workdir / "server.log", args.workers, extra_env
         )
+        url = server.url
         try:
-            wait_ready(url, process)
-            pid = process.pid
+            wait_ready(server, timeout=300, poll=0.5)
+            pid = server.process.pid
             results["rss_before_mb"] = round(server_rss(pid) / 2**20, 1)
             asyncio.run(run_phase(url, questions, Phase(8, args.warmup), pid, 0, False))
             phases = {}
@@ -283,11 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             eight = phases["eight_clients"]["requests_per_s"]
             results["speedup_8_vs_1"] = round(eight / one, 2) if one else None
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            server.stop()
         results["server_log_tail"] = (workdir / "server.log").read_text(errors="replace")[-2000:]
 
     main_run = results["phases"]["main"]

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import machine, summary_ms, write_json
-from cultureqa.embedding import resolve_model_path
-from cultureqa.evaluation import load_any_questions, run_eval
-from cultureqa.index import load_index
-from cultureqa.ingest import ingest
-from cultureqa.onnx_embedding import OnnxEmbedder
+from cultureqa.embedding.base import resolve_model_path
+from cultureqa.embedding.onnx_backend import OnnxEmbedder
+from cultureqa.evaluation.questions import load_any_questions, run_eval
+from cultureqa.index.ingest import ingest
+from cultureqa.index.store import load_index
 from cultureqa.settings import Settings
 
 SAMPLE = 512  # passages timed with both graphs

@@ -18,19 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
-from cultureqa.beir import run_beir
-from cultureqa.embedding import Embedder
-from cultureqa.evaluation import (
+from cultureqa.embedding.base import Embedder
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.evaluation.beir import run_beir
+from cultureqa.evaluation.questions import (
     first_hit_rank,
     load_any_questions,
     load_blend_questions,
     no_answer_rate,
     run_eval,
 )
-from cultureqa.fusion import FusionWeights, fuse
-from cultureqa.index import LoadedIndex, load_index
-from cultureqa.retrieval import RETRIEVERS, HybridRetriever
-from cultureqa.service import load_embedder
+from cultureqa.index.store import LoadedIndex, load_index
+from cultureqa.search import RETRIEVERS
+from cultureqa.search.fusion import FusionWeights, fuse
+from cultureqa.search.places import ArticleNames
+from cultureqa.search.retrieval import HybridRetriever
 from cultureqa.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -105,7 +107,7 @@ def cmd_tune(args: argparse.Namespace) -> None:
     index = _load(args.index, embedder)
     questions = load_any_questions(args.questions)
     vectors = embedder.embed([q.question for q in questions], progress=True)
-    hybrid = HybridRetriever(embedder, index)
+    hybrid = HybridRetriever(index, ArticleNames.from_passages(index.passages))
     pools = [hybrid.candidates(q.question, vectors[i : i + 1]) for i, q in enumerate(questions)]
     hits = []
     for q, pool in zip(questions, pools, strict=True):

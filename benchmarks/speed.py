@@ -34,29 +34,21 @@ import httpx
 
 from benchmarks.ask import measure, read_questions, report
 from benchmarks.common import machine, summary_ms, write_json
-from benchmarks.load import (
-    Phase,
-    ask_body,
-    free_port,
-    run_phase,
-    server_rss,
-    start_server,
-    wait_ready,
-)
-from cultureqa.service import ensure_index, load_embedder
+from benchmarks.load import Phase, ask_body, run_phase, server_rss, start_server
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.index.collections import ensure_index
 from cultureqa.settings import Settings
+from cultureqa.testing import ServerProcess, wait_ready
 
 MB = 2**20
 
 
-def cold_start(index_dir: Path, log: Path) -> tuple[Any, str, float]:
-    """Start the server and wait for /ready: (the process, its URL, seconds taken)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+def cold_start(index_dir: Path, log: Path) -> tuple[ServerProcess, float]:
+    """Start the server and wait for /ready: (the server, seconds taken)."""
     started = time.perf_counter()
-    process = start_server(port, index_dir, log)
-    wait_ready(url, process, timeout=120, poll=0.05)
-    return process, url, time.perf_counter() - started
+    server = start_server(index_dir, log)
+    wait_ready(server, timeout=120, poll=0.05)
+    return server, time.perf_counter() - started
 
 
 def one_client(url: str, questions: list[str], collection: str) -> dict[str, Any]:
@@ -111,7 +103,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="cultureqa-speed-") as tmp:
         print("cold start ...", file=sys.stderr)
-        process, url, seconds = cold_start(args.index_dir, Path(tmp) / "server.log")
+        server, seconds = cold_start(args.index_dir, Path(tmp) / "server.log")
+        process, url = server.process, server.url
         try:
             result["cold_start_s"] = round(seconds, 2)
             result["rss_after_start_mb"] = round(server_rss(process.pid) / MB, 1)
@@ -125,8 +118,7 @@ def main() -> None:
             asyncio.run(run_phase(url, questions, phase, process.pid, 8, False, args.collection))
             result["http_8_clients"] = phase.summary()
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            server.stop()
 
     floor = result["in_process"]["floor"]["median_ms"]
     one = result["http_1_client"]

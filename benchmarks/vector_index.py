@@ -18,15 +18,15 @@ import numpy as np
 
 from benchmarks.ask import read_questions
 from benchmarks.common import machine, write_json
-from cultureqa.index import load_index
-from cultureqa.service import load_embedder
-from cultureqa.settings import Settings
-from cultureqa.vectors import (
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.index.ann import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
     HNSW_NEIGHBOURS,
     build_vector_index,
 )
+from cultureqa.index.store import load_index
+from cultureqa.settings import Settings
 
 
 def main() -> None:

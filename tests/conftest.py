@@ -3,73 +3,24 @@ for fast tests of logic."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
-import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
-from cultureqa.embedding import Embedder, SentenceTransformerEmbedder, Vectors
-from cultureqa.ingest import ingest
-from cultureqa.service import load_embedder
+from cultureqa.embedding.base import Embedder
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.embedding.torch_backend import SentenceTransformerEmbedder
+from cultureqa.http.app import create_app
+from cultureqa.index.ingest import ingest
 from cultureqa.settings import Settings
+from tests.helpers import CORPUS, WIDGET_CORPUS, FakeEmbedder, settings_for
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO / "corpus"
-SHARED = REPO.parent / "shared"
-SEED_TXT = SHARED / "seed" / "hamhung-culture.txt"
-SEED_DEV = SHARED / "eval" / "seed-dev.jsonl"
-
-# The top-level keys of POST /ask's JSON (and of `cultureqa ask --json`): the API's contract,
-# written out so that dropping or renaming one fails a test.
-ASK_RESPONSE_KEYS = {
-    "question",
-    "collection",
-    "passages",
-    "index_version",
-    "model",
-    "took_ms",
-    "answer",
-    "confidence",
-    "no_answer_reason",
-}
-
-
-def require_shared(path: Path) -> Path:
-    """../shared is beside every checkout here and in CI; say so plainly when it is not."""
-    if not path.exists():
-        pytest.fail(f"{path} is missing: tests read ../shared beside the repository")
-    return path
-
-
-class FakeEmbedder:
-    """Bag-of-words vectors from hashed words: similar wording, similar vector. No model."""
-
-    name = "fake-bag-of-words"
-    dimension = 64
-    max_tokens = 40
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def embed(
-        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
-    ) -> Vectors:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension  # noqa: S324
-                out[row, bucket] += 1.0
-            norm = np.linalg.norm(out[row])
-            if norm:
-                out[row] /= norm
-        return out
 
 
 @pytest.fixture
@@ -103,9 +54,6 @@ def seed_settings(seed_index: Path) -> Settings:
     return Settings(corpus_dir=CORPUS, index_dir=seed_index)
 
 
-WIDGET_CORPUS = Path(__file__).resolve().parent / "data" / "widget-corpus"
-
-
 @pytest.fixture(scope="session")
 def places_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Hamhung (the seed article), Kyoto (another place, with a section on food), and an
@@ -124,3 +72,49 @@ def places_index(
     index_root = tmp_path_factory.mktemp("places-index")
     ingest([places_corpus], index_root / "default", real_embedder)
     return index_root
+
+
+AppClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def app_client(tmp_path: Path) -> Iterator[AppClient]:
+    """Start apps for this test: `app_client(settings, embedder=...)`, or
+    `app_client(**overrides)` for settings_for(tmp_path, **overrides). Returns a TestClient
+    whose lifespan has run (model and indexes loaded); each is closed after the test. The
+    embedder defaults to the fake one; `client` sets the peer address the app sees, and
+    `build_missing_index` is create_app's."""
+    with ExitStack() as stack:
+
+        def start(
+            settings: Settings | None = None,
+            *,
+            embedder: Embedder | None = None,
+            build_missing_index: bool = False,
+            client: tuple[str, int] = ("testclient", 50000),
+            **overrides: object,
+        ) -> TestClient:
+            if settings is None:
+                settings = settings_for(tmp_path, **overrides)
+            elif overrides:
+                settings = settings.model_copy(update=overrides)
+            app = create_app(
+                settings,
+                embedder=embedder or FakeEmbedder(),
+                build_missing_index=build_missing_index,
+            )
+            return stack.enter_context(TestClient(app, client=client))
+
+        yield start
+
+
+@pytest.fixture(scope="module")
+def module_app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
+    """app_client for module-scoped fixtures: one app over the real model for a module's tests."""
+    with ExitStack() as stack:
+
+        def start(settings: Settings, *, embedder: Embedder | None = None) -> TestClient:
+            app = create_app(settings, embedder=embedder or FakeEmbedder())
+            return stack.enter_context(TestClient(app))
+
+        yield start

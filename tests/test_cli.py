@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cultureqa.cli import cli
-
-from .conftest import ASK_RESPONSE_KEYS, REPO
+from tests.helpers import ASK_RESPONSE_KEYS, cultureqa
 
 pytestmark = pytest.mark.slow
 
 CONTRAST = "The Industrial Heartbeat of Hamhung > The Contrast of Modernity and Tradition"
-
-
-def cultureqa(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).parent / "cultureqa"
-    return subprocess.run(
-        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cultureqa.beir import ndcg_at_10
 from cultureqa.cli import cli
-
-from .conftest import SEED_DEV, require_shared
+from cultureqa.evaluation.beir import ndcg_at_10
+from tests.helpers import SEED_DEV, require_shared
 
 pytestmark = pytest.mark.slow
 

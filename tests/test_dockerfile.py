@@ -13,8 +13,7 @@ import click
 import pytest
 
 from cultureqa.cli import cli
-
-from .conftest import REPO
+from tests.helpers import REPO
 
 DOCKERFILE = REPO / "Dockerfile"
 
@@ -85,7 +84,7 @@ def test_cmd_serves_on_all_interfaces() -> None:
 def test_healthcheck_hits_health() -> None:
     [health] = [rest for kw, rest in instructions() if kw == "HEALTHCHECK"]
     assert re.search(r"http://127\.0\.0\.1:8000/health", health)
-    from cultureqa.api import create_app
+    from cultureqa.http.app import create_app
     from cultureqa.settings import Settings
 
     paths = {getattr(r, "path", None) for r in create_app(Settings()).routes}

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
 
-from .corpus import FORMATS
-from .errors import CultureQAError
-from .settings import Settings
+from cultureqa.corpus import FORMATS
+from cultureqa.errors import CultureQAError
+from cultureqa.runtime import configure_logging
+from cultureqa.search import RETRIEVERS
+from cultureqa.settings import Settings
+
+if TYPE_CHECKING:
+    from cultureqa.evaluation.beir import BeirResult
+    from cultureqa.evaluation.questions import Scores
 
 log = logging.getLogger("cultureqa")
 
@@ -59,9 +66,7 @@ def cli() -> None:
     Configuration comes from CULTUREQA_* environment variables (see the README); options
     given here win over them.
     """
-    # Our own messages at INFO; the libraries' chatter (faiss, transformers) only when it matters.
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
-    log.setLevel(logging.INFO)
+    configure_logging()
 
 
 @cli.command()
@@ -96,10 +101,10 @@ def ingest(
     summary at the end. The new version is published atomically: a server reading the old one
     never sees half of the new one, and picks the new one up without a restart.
     """
-    from .catalog import index_dir_of, sources_of
-    from .ingest import ingest as run_ingest
-    from .runtime import apply_threads, ingest_plan
-    from .service import load_embedder
+    from cultureqa.embedding.factory import load_embedder
+    from cultureqa.index.collections import index_dir_of, sources_of
+    from cultureqa.index.ingest import ingest as run_ingest
+    from cultureqa.runtime import apply_threads, ingest_plan
 
     settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
     name = settings.default_collection
@@ -144,11 +149,11 @@ def ask(
     as_json: bool,
 ) -> None:
     """Answer QUESTION from a collection's index, without a server, citing each passage."""
-    from .catalog import index_dir_of
-    from .index import read_manifest
-    from .library import Library
-    from .schemas import AskResponse
-    from .service import load_embedder
+    from cultureqa.embedding.factory import load_embedder
+    from cultureqa.http.schemas import AskResponse
+    from cultureqa.index.collections import index_dir_of
+    from cultureqa.index.store import read_manifest
+    from cultureqa.search.library import Library
 
     settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
     try:
@@ -191,7 +196,7 @@ def ask(
 @model_option
 @click.option(
     "--retriever",
-    type=click.Choice(["default", "bm25", "dense"]),
+    type=click.Choice(RETRIEVERS),
     default="default",
     show_default=True,
     help="Which ranking the headline figures, --json and --verbose are about; the others are "
@@ -217,12 +222,9 @@ def eval_command(
     queries.jsonl, qrels/test.tsv), which is scored by nDCG@10 on document ids and indexed into
     the collection first when its index was not built from it.
     """
-    import json
-
-    from .catalog import index_dir_of
-    from .evaluation import load_any_questions, run_eval
-    from .retrieval import RETRIEVERS
-    from .service import load_embedder, open_index
+    from cultureqa.embedding.factory import load_embedder
+    from cultureqa.evaluation.questions import load_any_questions, run_eval
+    from cultureqa.index.collections import index_dir_of, open_index
 
     settings = _settings(index_dir=index_dir, model=model)
     collection = collection or settings.default_collection
@@ -230,17 +232,10 @@ def eval_command(
     try:
         embedder = load_embedder(settings)
         if questions.is_dir():
-            from .beir import run_beir
+            from cultureqa.evaluation.beir import run_beir
 
             target = index_dir_of(settings, collection)
-            beir = run_beir(questions, target, embedder, order, progress=True)
-            if as_json:
-                click.echo(json.dumps(beir.as_dict(), indent=2))
-                return
-            click.echo(f"{beir.dataset}: {beir.queries} queries, {beir.documents} documents")
-            click.echo(f"{'retriever':<10} {'nDCG@10':>8}")
-            for name, value in beir.ndcg.items():
-                click.echo(f"{name:<10} {value:>8.4f}")
+            _print_beir(run_beir(questions, target, embedder, order, progress=True), as_json)
             return
         loaded = load_any_questions(questions)
         index = open_index(settings, embedder, collection)
@@ -248,16 +243,30 @@ def eval_command(
     except CultureQAError as exc:
         _fail(exc)
         return
-    main_scores = results[retriever]
     if as_json:
-        body = main_scores.as_dict()
+        body = results[retriever].as_dict()
         body["baselines"] = {name: results[name].as_dict() for name in order[1:]}
         click.echo(json.dumps(body, indent=2))
         return
-    click.echo(
-        f"{questions.name}: {main_scores.questions} questions, {main_scores.passages} passages "
-        f"(index {index.manifest.version})"
-    )
+    heading = f"{questions.name}: %s (index {index.manifest.version})"
+    _print_scores(heading, results, order)
+    if verbose:
+        _print_misses(retriever, results[retriever])
+
+
+def _print_beir(beir: BeirResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(beir.as_dict(), indent=2))
+        return
+    click.echo(f"{beir.dataset}: {beir.queries} queries, {beir.documents} documents")
+    click.echo(f"{'retriever':<10} {'nDCG@10':>8}")
+    for name, value in beir.ndcg.items():
+        click.echo(f"{name:<10} {value:>8.4f}")
+
+
+def _print_scores(heading: str, results: dict[str, Scores], order: list[str]) -> None:
+    first = results[order[0]]
+    click.echo(heading % f"{first.questions} questions, {first.passages} passages")
     click.echo(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'answer':>7}")
     for name in order:
         r = results[name]
@@ -266,16 +275,16 @@ def eval_command(
             f"{name:<10} {r.recall_at_1:>6.3f} {r.recall_at_5:>6.3f} {r.recall_at_10:>6.3f} "
             f"{r.mrr_at_10:>7.3f} {answer:>7}"
         )
-    if verbose:
-        click.echo(f"\nMisses of {retriever} (gold not ranked first): {len(main_scores.misses)}")
-        for miss in main_scores.misses:
-            where = "not in the top 10" if miss.rank is None else f"rank {miss.rank}"
-            click.echo(f"- {miss.question.id}: {miss.question.question}")
-            click.echo(
-                f"    gold: {miss.question.doc}: {' | '.join(miss.question.answers)} ({where})"
-            )
-            if miss.first:
-                click.echo(f"    first: {miss.first[0]}: {miss.first[1][:160]!r}")
+
+
+def _print_misses(retriever: str, scores: Scores) -> None:
+    click.echo(f"\nMisses of {retriever} (gold not ranked first): {len(scores.misses)}")
+    for miss in scores.misses:
+        where = "not in the top 10" if miss.rank is None else f"rank {miss.rank}"
+        click.echo(f"- {miss.question.id}: {miss.question.question}")
+        click.echo(f"    gold: {miss.question.doc}: {' | '.join(miss.question.answers)} ({where})")
+        if miss.first:
+            click.echo(f"    first: {miss.first[0]}: {miss.first[1][:160]!r}")
 
 
 def _indent(text: str) -> str:
@@ -314,7 +323,7 @@ def serve(
     first (once, before any worker starts), with a message saying so. Each request is logged
     as one JSON line.
     """
-    from .server import serve as run_server
+    from cultureqa.http.server import serve as run_server
 
     options = {
         "index_dir": index_dir,

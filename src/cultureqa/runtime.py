@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from .settings import Settings
+from cultureqa.settings import Settings
 
 log = logging.getLogger("cultureqa")
 
@@ -66,10 +66,11 @@ def apply_threads(plan: ThreadPlan) -> None:
 
 
 def configure_logging() -> None:
-    """Our messages (and the JSON request lines) at INFO on stderr, the libraries' at WARNING.
+    """Our messages (and the JSON request lines) at INFO on stderr, the libraries' chatter
+    (faiss, transformers) only at WARNING.
 
-    Idempotent: the CLI calls it, and so does each `serve --workers` process, which starts
-    fresh and would otherwise log nothing of ours.
+    Idempotent: every `cultureqa` command calls it, and so does each `serve --workers` process,
+    which starts fresh and would otherwise log nothing of ours.
     """
     root = logging.getLogger()
     if not root.handlers:

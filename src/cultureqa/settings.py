@@ -10,10 +10,21 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .catalog import is_collection_name
-
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-MIN_ADMIN_KEY_CHARS = 24
+# Admin keys and API keys alike: long enough that guessing is hopeless.
+MIN_KEY_CHARS = 24
+
+# A collection's name is also a directory name: nothing that could leave the index directory.
+_COLLECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+COLLECTION_NAME_RULE = (
+    "use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit"
+)
+
+
+def is_collection_name(name: str) -> bool:
+    """Safe as a directory name: 1-64 lower-case letters, digits, '-' and '_'."""
+    return bool(_COLLECTION_NAME.fullmatch(name))
+
 
 # The local demo: any port on localhost and 127.0.0.1.
 LOCAL_ORIGINS = ["http://localhost:*", "http://127.0.0.1:*"]
@@ -138,8 +149,8 @@ class Settings(BaseSettings):
         ),
     )
 
-    # Limits, rate limiting, API keys, CPU discipline and observability (see limits.py,
-    # ratelimit.py, access.py, runtime.py, middleware.py, metrics.py).
+    # Limits, rate limiting, API keys, CPU discipline and observability (see http/gate.py,
+    # http/ratelimit.py, http/access.py, runtime.py, http/middleware/, http/metrics.py).
     max_request_bytes: int = Field(
         65_536,
         ge=1024,
@@ -221,15 +232,15 @@ class Settings(BaseSettings):
     @classmethod
     def _collection_name(cls, value: str) -> str:
         if not is_collection_name(value):
-            raise ValueError("use 1-64 lower-case letters, digits, '-' or '_'")
+            raise ValueError(COLLECTION_NAME_RULE)
         return value
 
     @field_validator("admin_keys", "api_keys")
     @classmethod
-    def _strong_admin_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+    def _strong_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
         for key in keys:
-            if len(key.get_secret_value()) < MIN_ADMIN_KEY_CHARS:
-                raise ValueError(f"each key must be at least {MIN_ADMIN_KEY_CHARS} characters long")
+            if len(key.get_secret_value()) < MIN_KEY_CHARS:
+                raise ValueError(f"each key must be at least {MIN_KEY_CHARS} characters long")
         return keys
 
     @field_validator("cors_origins", mode="before")

@@ -11,8 +11,7 @@ from cultureqa.corpus.markdown import parse_markdown
 from cultureqa.corpus.source import SourceFile
 from cultureqa.corpus.text import is_breadcrumb, is_link_list, parse_text
 from cultureqa.errors import CorpusError
-
-from .conftest import CORPUS, SEED_TXT, require_shared
+from tests.helpers import CORPUS, SEED_TXT, require_shared
 
 SEED_PATHS = [
     (),

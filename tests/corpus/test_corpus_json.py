@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cultureqa.corpus import load_corpus
-
-from .conftest import SHARED, require_shared
+from tests.helpers import SHARED, require_shared
 
 FACTBOOK = SHARED / "data" / "factbook"
 SQUAD = SHARED / "data" / "squad-v1.1-dev" / "dev-v1.1.json"

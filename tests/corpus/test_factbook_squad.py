@@ -9,9 +9,7 @@ import pytest
 
 from cultureqa.corpus import load_corpus
 from cultureqa.corpus.factbook import clean
-
-from .conftest import SHARED, require_shared
-from .test_cli import cultureqa
+from tests.helpers import SHARED, cultureqa, require_shared
 
 FACTBOOK = SHARED / "data" / "factbook"
 SQUAD = SHARED / "data" / "squad-v1.1-dev" / "dev-v1.1.json"

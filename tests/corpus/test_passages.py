@@ -7,11 +7,10 @@ import re
 import pytest
 
 from cultureqa.corpus import Article, Paragraph, Section, load_corpus
-from cultureqa.embedding import Embedder
-from cultureqa.passages import embedding_text, split_passages, split_sentences
-
-from .conftest import CORPUS, FakeEmbedder
-from .test_corpus import seed_paragraphs
+from cultureqa.corpus.passages import embedding_text, split_passages, split_sentences
+from cultureqa.embedding.base import Embedder
+from tests.corpus.test_corpus import seed_paragraphs
+from tests.helpers import CORPUS, FakeEmbedder
 
 
 def words(text: str) -> list[str]:

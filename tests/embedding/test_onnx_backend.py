@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cultureqa.embedding import Embedder, SentenceTransformerEmbedder, resolve_model_path
-from cultureqa.onnx_embedding import OnnxEmbedder, cache_key, supports
-from cultureqa.service import load_embedder
+from cultureqa.embedding.base import Embedder, resolve_model_path
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.embedding.onnx_backend import OnnxEmbedder, cache_key, supports
+from cultureqa.embedding.torch_backend import SentenceTransformerEmbedder
 from cultureqa.settings import Settings
 
 MODEL_DIR = Path(resolve_model_path("all-MiniLM-L6-v2"))

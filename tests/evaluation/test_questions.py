@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cultureqa.errors import CorpusError
-from cultureqa.evaluation import Question, first_hit_rank, is_hit, load_questions
+from cultureqa.evaluation.questions import Question, first_hit_rank, is_hit, load_questions
 
 Q = Question(id="q", question="?", answers=("Hungnam Fertilizer  Complex", "fertiliser"), doc="hh")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cultureqa.embedding import Embedder
-from cultureqa.evaluation import first_hit_rank, load_questions
-from cultureqa.service import make_answerer, open_index
+from cultureqa.embedding.base import Embedder
+from cultureqa.evaluation.questions import first_hit_rank, load_questions
+from cultureqa.index.collections import open_index
+from cultureqa.search.library import make_answerer
 from cultureqa.settings import Settings
-
-from .conftest import SEED_DEV, require_shared
+from tests.helpers import SEED_DEV, require_shared
 
 pytestmark = pytest.mark.slow
 

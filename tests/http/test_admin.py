@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
 from cultureqa.settings import Settings
-
-from .conftest import FakeEmbedder
-from .test_library import publish
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish
 
 KEY = "k" * 32
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -33,10 +30,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, app_client: AppClient) -> TestClient:
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as test_client:
-        yield test_client
+    return app_client(settings)
 
 
 def wait_for_job(client: TestClient, job: dict[str, Any]) -> dict[str, Any]:
@@ -84,13 +80,13 @@ def test_admin_refuses_missing_and_wrong_keys(
     assert not (settings.collections_dir / "course").exists()
 
 
-def test_admin_is_off_without_keys(tmp_path: Path) -> None:
+def test_admin_is_off_without_keys(tmp_path: Path, app_client: AppClient) -> None:
     settings = Settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i")
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
-        response = client.get("/admin/collections", headers=AUTH)
-        assert response.status_code == 403
-        assert "no admin keys are configured" in response.json()["error"]["message"]
+    client = app_client(settings)
+    response = client.get("/admin/collections", headers=AUTH)
+    assert response.status_code == 403
+    assert "no admin keys are configured" in response.json()["error"]["message"]
 
 
 def test_short_admin_keys_are_refused() -> None:
@@ -194,7 +190,7 @@ def test_bad_uploads_are_refused(client: TestClient, content: bytes, message: st
     assert message in response.json()["error"]["message"]
 
 
-def test_upload_size_limit(tmp_path: Path) -> None:
+def test_upload_size_limit(tmp_path: Path, app_client: AppClient) -> None:
     settings = Settings(
         corpus_dir=tmp_path / "c",
         index_dir=tmp_path / "i",
@@ -203,7 +199,7 @@ def test_upload_size_limit(tmp_path: Path) -> None:
         max_upload_bytes=100,
     )
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
-        big = b"# Big\n\n" + b"word " * 100
-        response = client.put("/admin/collections/c/articles/big.md", content=big, headers=AUTH)
-        assert response.status_code == 413
+    client = app_client(settings)
+    big = b"# Big\n\n" + b"word " * 100
+    response = client.put("/admin/collections/c/articles/big.md", content=big, headers=AUTH)
+    assert response.status_code == 413

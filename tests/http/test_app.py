@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
-from cultureqa.embedding import Embedder
+from cultureqa.embedding.base import Embedder
 from cultureqa.settings import Settings
-
-from .conftest import ASK_RESPONSE_KEYS, CORPUS
+from tests.conftest import AppClient
+from tests.helpers import ASK_RESPONSE_KEYS, CORPUS
 
 pytestmark = pytest.mark.slow
 
@@ -22,11 +20,9 @@ CONTRAST = "The Industrial Heartbeat of Hamhung > The Contrast of Modernity and 
 
 
 @pytest.fixture(scope="module")
-def client(seed_index: Path, real_embedder: Embedder) -> Iterator[TestClient]:
+def client(seed_index: Path, real_embedder: Embedder, module_app_client: AppClient) -> TestClient:
     settings = Settings(corpus_dir=CORPUS, index_dir=seed_index, max_top_k=10)
-    # As a context manager, so the lifespan (model + index loading) runs.
-    with TestClient(create_app(settings, embedder=real_embedder)) as test_client:
-        yield test_client
+    return module_app_client(settings, embedder=real_embedder)
 
 
 def test_ask_returns_ranked_cited_passages(client: TestClient) -> None:
@@ -126,22 +122,25 @@ def test_openapi_documents_request_and_response_with_examples(client: TestClient
     assert client.get("/docs").status_code == 200
 
 
-def test_no_index_gives_503_saying_how_to_build(tmp_path: Path, real_embedder: Embedder) -> None:
+def test_no_index_gives_503_saying_how_to_build(
+    tmp_path: Path, real_embedder: Embedder, app_client: AppClient
+) -> None:
     settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path / "empty")
-    with TestClient(create_app(settings, embedder=real_embedder)) as empty:
-        response = empty.post("/ask", json={"question": NOODLES})
-        assert response.status_code == 503
-        error = response.json()["error"]
-        assert error["code"] == "index_not_found"
-        assert "cultureqa ingest" in error["hint"]
-        ready = empty.get("/ready")
-        assert ready.status_code == 503
-        assert "no index" in ready.json()["reason"]
-        assert empty.get("/health").status_code == 200
+    empty = app_client(settings, embedder=real_embedder)
+    response = empty.post("/ask", json={"question": NOODLES})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "index_not_found"
+    assert "cultureqa ingest" in error["hint"]
+    ready = empty.get("/ready")
+    assert ready.status_code == 503
+    assert "no index" in ready.json()["reason"]
+    assert empty.get("/health").status_code == 200
 
 
-def test_missing_index_is_built_when_asked(tmp_path: Path, real_embedder: Embedder) -> None:
+def test_missing_index_is_built_when_asked(
+    tmp_path: Path, real_embedder: Embedder, app_client: AppClient
+) -> None:
     settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path / "built")
-    app = create_app(settings, embedder=real_embedder, build_missing_index=True)
-    with TestClient(app) as built:
-        assert built.get("/ready").json()["passages"] == 6
+    built = app_client(settings, embedder=real_embedder, build_missing_index=True)
+    assert built.get("/ready").json()["passages"] == 6

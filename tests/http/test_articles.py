@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cultureqa.articles import find_article
-from cultureqa.passages import Passage
+from cultureqa.corpus.passages import Passage
+from cultureqa.http.articles import find_article
 
 
 def passage(pid: str, headings: tuple[str, ...], text: str, start: int, end: int) -> Passage:

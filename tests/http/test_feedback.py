@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cultureqa.errors import FeedbackError
-from cultureqa.feedback import Feedback, FeedbackStore
+from cultureqa.http.feedback import Feedback, FeedbackStore
 
 
 def test_appends_records_with_time(tmp_path: Path) -> None:

@@ -17,11 +17,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from cultureqa.api import create_app
-from cultureqa.index import current_version
-
-from .conftest import FakeEmbedder
-from .test_library import publish, settings_for
+from cultureqa.http.app import create_app
+from cultureqa.index.store import current_version
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
 
 ADMIN_KEY = "f" * 32
 MAX_EXAMPLES = 25
@@ -77,13 +76,11 @@ def test_admin_api_with_a_valid_key(case: schemathesis.Case[Any]) -> None:
 
 
 def test_the_schema_declares_every_error_the_limits_answer_with(
-    tmp_path: Path,
+    tmp_path: Path, app_client: AppClient
 ) -> None:
-    from fastapi.testclient import TestClient
-
     config = settings_for(tmp_path)
     publish(config, FakeEmbedder(), "one")
-    with TestClient(create_app(config, embedder=FakeEmbedder())) as client:
-        document = client.get("/openapi.json").json()
+    client = app_client(config)
+    document = client.get("/openapi.json").json()
     declared = set(document["paths"]["/ask"]["post"]["responses"])
     assert {"200", "400", "401", "403", "404", "413", "422", "429", "503", "504"} <= declared

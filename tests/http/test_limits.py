@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
 from cultureqa.errors import DeadlineExceededError, OverloadedError
-from cultureqa.limits import AskGate
+from cultureqa.http.gate import AskGate
 from cultureqa.settings import Settings
-
-from .conftest import FakeEmbedder
-from .test_library import publish, settings_for
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
 
 KEY = "k" * 32
 
@@ -39,10 +37,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, app_client: AppClient) -> TestClient:
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as test_client:
-        yield test_client
+    return app_client(settings)
 
 
 def test_a_body_over_the_cap_is_a_413_saying_the_limit(client: TestClient) -> None:
@@ -188,7 +185,7 @@ def test_a_full_queue_is_a_503_with_retry_after_and_the_budget_a_504() -> None:
     assert started == ["first"]  # the queued ask ran out of time and never started
 
 
-def test_over_the_budget_over_http_is_a_clear_504(tmp_path: Path) -> None:
+def test_over_the_budget_over_http_is_a_clear_504(tmp_path: Path, app_client: AppClient) -> None:
     class Slow(FakeEmbedder):
         def embed(self, texts, *, batch_size=64, progress=False):  # type: ignore[no-untyped-def]
             time.sleep(0.5)
@@ -196,7 +193,7 @@ def test_over_the_budget_over_http_is_a_clear_504(tmp_path: Path) -> None:
 
     settings = settings_for(tmp_path, request_timeout=0.1, rate_limit_per_minute=0)
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=Slow())) as client:
-        response = client.post("/ask", json={"question": "food"})
+    client = app_client(settings, embedder=Slow())
+    response = client.post("/ask", json={"question": "food"})
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "deadline_exceeded"

@@ -6,14 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from cultureqa.api import create_app
-from cultureqa.metrics import ServiceMetrics
-
-from .conftest import FakeEmbedder
-from .test_library import publish, settings_for
+from cultureqa.http.metrics import ServiceMetrics
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -24,15 +21,17 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def test_metrics_count_requests_latency_and_the_index(tmp_path: Path) -> None:
+def test_metrics_count_requests_latency_and_the_index(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path)
     version = publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
-        for _ in range(3):
-            assert client.post("/ask", json={"question": "food"}).status_code == 200
-        assert client.post("/ask", json={"question": ""}).status_code == 422
-        assert client.get("/admin/jobs/job-1").status_code == 401
-        response = client.get("/metrics")
+    client = app_client(settings)
+    for _ in range(3):
+        assert client.post("/ask", json={"question": "food"}).status_code == 200
+    assert client.post("/ask", json={"question": ""}).status_code == 422
+    assert client.get("/admin/jobs/job-1").status_code == 401
+    response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     got = samples(response.text)
@@ -68,8 +67,8 @@ def test_no_answer_counts_a_null_answer_only_when_the_field_exists() -> None:
     assert got[("cultureqa_no_answers_total", (("collection", "default"),))] == 1
 
 
-def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
+def test_metrics_can_be_turned_off(tmp_path: Path, app_client: AppClient) -> None:
     settings = settings_for(tmp_path, metrics_enabled=False)
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
-        assert client.get("/metrics").status_code == 404
+    client = app_client(settings)
+    assert client.get("/metrics").status_code == 404

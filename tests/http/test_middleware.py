@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
 from cultureqa.settings import Settings
-
-from .conftest import FakeEmbedder
-from .test_library import publish, settings_for
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
 
 
 @pytest.fixture
@@ -23,10 +20,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, app_client: AppClient) -> TestClient:
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as test_client:
-        yield test_client
+    return app_client(settings)
 
 
 def test_every_response_has_a_request_id_and_the_log_line_carries_it(
@@ -80,7 +76,7 @@ def test_html_gets_a_csp_without_inline_script_unless_it_has_its_own(
 ) -> None:
     from fastapi.responses import HTMLResponse
 
-    from cultureqa.middleware import DEFAULT_CSP
+    from cultureqa.http.middleware.request import DEFAULT_CSP
 
     app = client.app
     assert hasattr(app, "get")
@@ -117,11 +113,11 @@ def test_docs_are_served_locally_with_no_inline_script(client: TestClient) -> No
     assert client.get("/redoc").status_code == 404  # ReDoc needs a CDN: off
 
 
-def test_openapi_pages_can_be_turned_off(tmp_path: Path) -> None:
+def test_openapi_pages_can_be_turned_off(tmp_path: Path, app_client: AppClient) -> None:
     settings = settings_for(tmp_path, docs_enabled=False)
     publish(settings, FakeEmbedder(), "one")
-    with TestClient(create_app(settings, embedder=FakeEmbedder())) as client:
-        assert client.get("/docs").status_code == 404
-        assert client.get("/openapi.json").status_code == 404
-        assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 404
-        assert client.post("/ask", json={"question": "food"}).status_code == 200
+    client = app_client(settings)
+    assert client.get("/docs").status_code == 404
+    assert client.get("/openapi.json").status_code == 404
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 404
+    assert client.post("/ask", json={"question": "food"}).status_code == 200

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from cultureqa.articles import ArticleSection, ArticleView
-from cultureqa.pages import (
+from cultureqa.http.articles import ArticleSection, ArticleView
+from cultureqa.http.pages import (
     EMBED_PARAMETERS,
     WIDGET_OPTIONS,
     embed_options,
     render_article,
     render_embed,
 )
-
-from .conftest import REPO
+from tests.helpers import REPO
 
 ARTICLE = ArticleView(
     id="a",

@@ -4,19 +4,16 @@ behind trusted proxies, and API keys for /ask (key mode), separate from admin ke
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
 from cultureqa.errors import RateLimitedError
-from cultureqa.ratelimit import RateLimiter, client_address, parse_networks
+from cultureqa.http.ratelimit import RateLimiter, client_address, parse_networks
 from cultureqa.settings import Settings
-
-from .conftest import FakeEmbedder
-from .test_library import publish, settings_for
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
 
 API_KEY = "a" * 32
 OTHER_KEY = "b" * 32
@@ -99,16 +96,15 @@ def test_client_address_behind_trusted_proxies(
     assert client_address(peer, forwarded, proxies) == client
 
 
-def _client(settings: Settings) -> TestClient:
+def _client(app_client: AppClient, settings: Settings, **options: object) -> TestClient:
     publish(settings, FakeEmbedder(), "one")
-    return TestClient(create_app(settings, embedder=FakeEmbedder()))
+    return app_client(settings, **options)
 
 
 @pytest.fixture
-def limited(tmp_path: Path) -> Iterator[TestClient]:
+def limited(tmp_path: Path, app_client: AppClient) -> TestClient:
     settings = settings_for(tmp_path, rate_limit_per_minute=1, rate_limit_burst=3)
-    with _client(settings) as client:
-        yield client
+    return _client(app_client, settings)
 
 
 def test_the_request_past_the_limit_gets_429_with_retry_after(limited: TestClient) -> None:
@@ -125,30 +121,26 @@ def test_the_request_past_the_limit_gets_429_with_retry_after(limited: TestClien
     assert limited.get("/ready").status_code == 200
 
 
-def test_other_clients_are_unaffected(tmp_path: Path) -> None:
+def test_other_clients_are_unaffected(tmp_path: Path, app_client: AppClient) -> None:
     settings = settings_for(
         tmp_path, rate_limit_per_minute=1, rate_limit_burst=2, trusted_proxies=["10.0.0.1"]
     )
-    publish(settings, FakeEmbedder(), "one")
-    app = create_app(settings, embedder=FakeEmbedder())
     # The TestClient's peer is made a trusted proxy, so X-Forwarded-For names the client.
-    with TestClient(app, client=("10.0.0.1", 5000)) as client:
-        greedy = {"X-Forwarded-For": "198.51.100.1"}
-        honest = {"X-Forwarded-For": "198.51.100.2"}
-        assert [
-            client.post("/ask", json=QUESTION, headers=greedy).status_code for _ in range(3)
-        ] == [
-            200,
-            200,
-            429,
-        ]
-        assert client.post("/ask", json=QUESTION, headers=honest).status_code == 200
-        assert client.post("/ask", json=QUESTION, headers=honest).status_code == 200
-        assert client.post("/ask", json=QUESTION, headers=greedy).status_code == 429
+    client = _client(app_client, settings, client=("10.0.0.1", 5000))
+    greedy = {"X-Forwarded-For": "198.51.100.1"}
+    honest = {"X-Forwarded-For": "198.51.100.2"}
+    assert [client.post("/ask", json=QUESTION, headers=greedy).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+    assert client.post("/ask", json=QUESTION, headers=honest).status_code == 200
+    assert client.post("/ask", json=QUESTION, headers=honest).status_code == 200
+    assert client.post("/ask", json=QUESTION, headers=greedy).status_code == 429
 
 
 @pytest.fixture
-def key_mode(tmp_path: Path) -> Iterator[TestClient]:
+def key_mode(tmp_path: Path, app_client: AppClient) -> TestClient:
     settings = settings_for(
         tmp_path,
         api_keys=[API_KEY, OTHER_KEY],
@@ -156,8 +148,7 @@ def key_mode(tmp_path: Path) -> Iterator[TestClient]:
         rate_limit_per_minute=1,
         rate_limit_burst=2,
     )
-    with _client(settings) as client:
-        yield client
+    return _client(app_client, settings)
 
 
 @pytest.mark.parametrize(
@@ -190,12 +181,12 @@ def test_in_key_mode_each_key_has_its_own_rate(key_mode: TestClient) -> None:
     assert key_mode.post("/ask", json=QUESTION, headers=two).status_code == 200
 
 
-def test_public_mode_answers_without_a_key(tmp_path: Path) -> None:
-    with _client(settings_for(tmp_path)) as client:
-        assert client.post("/ask", json=QUESTION).status_code == 200
-        # A key that is not configured changes nothing in public mode: still the address.
-        fake = {"Authorization": "Bearer " + "f" * 32}
-        assert client.post("/ask", json=QUESTION, headers=fake).status_code == 200
+def test_public_mode_answers_without_a_key(tmp_path: Path, app_client: AppClient) -> None:
+    client = _client(app_client, settings_for(tmp_path))
+    assert client.post("/ask", json=QUESTION).status_code == 200
+    # A key that is not configured changes nothing in public mode: still the address.
+    fake = {"Authorization": "Bearer " + "f" * 32}
+    assert client.post("/ask", json=QUESTION, headers=fake).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -4,33 +4,23 @@ answering with the real model over real HTTP, one JSON log line per request with
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from .conftest import REPO
-from .test_e2e import Server, free_port, wait_ready
+from cultureqa.testing import start_serve, wait_ready
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow
 
 
 def test_serve_with_two_workers(tmp_path: Path) -> None:
-    port = free_port()
-    log = tmp_path / "server.log"
-    script = Path(sys.executable).parent / "cultureqa"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CULTUREQA_RATE_LIMIT_PER_MINUTE": "0"}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(script), "serve", "--workers", "2", "--port", str(port),
-             "--index-dir", str(tmp_path / "index")],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True, env=env,
-        )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", process, log)
+    env = {"CULTUREQA_RATE_LIMIT_PER_MINUTE": "0"}
+    args = ["--workers", "2", "--index-dir", str(tmp_path / "index")]
+    server = start_serve(args, tmp_path / "server.log", cwd=REPO, env=env)
+    process = server.process
     try:
         wait_ready(server)
         workers = psutil.Process(process.pid).children(recursive=True)
@@ -47,9 +37,8 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
         metrics = httpx.get(f"{server.url}/metrics", timeout=10).text
         assert "cultureqa_index_passages" in metrics
     finally:
-        process.terminate()
-        process.wait(timeout=60)
-    text = log.read_text()
+        server.stop(timeout=60)
+    text = server.log()
     assert text.count("Rebuilding the index in") == 1  # once, in the parent
     lines = [json.loads(line) for line in text.splitlines() if line.startswith('{"event"')]
     asked = [line for line in lines if line["request_id"] == "e2e-workers-1"]

@@ -4,16 +4,15 @@ the educators' page, /embed and its CSP, the widget's files, article pages, feed
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
-from cultureqa.embedding import Embedder
+from cultureqa.embedding.base import Embedder
+from cultureqa.http.middleware.cors import origin_pattern
 from cultureqa.settings import Settings
-from cultureqa.web import origin_pattern
+from tests.conftest import AppClient
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +26,12 @@ def feedback_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(
-    places_corpus: Path, places_index: Path, real_embedder: Embedder, feedback_path: Path
-) -> Iterator[TestClient]:
+    places_corpus: Path,
+    places_index: Path,
+    real_embedder: Embedder,
+    feedback_path: Path,
+    module_app_client: AppClient,
+) -> TestClient:
     settings = Settings(
         corpus_dir=places_corpus,
         index_dir=places_index,
@@ -36,8 +39,7 @@ def client(
         frame_ancestors=["'self'", SITE],
         feedback_path=feedback_path,
     )
-    with TestClient(create_app(settings, embedder=real_embedder)) as test_client:
-        yield test_client
+    return module_app_client(settings, embedder=real_embedder)
 
 
 def test_citations_carry_the_served_page_of_their_section(client: TestClient) -> None:

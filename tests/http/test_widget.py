@@ -9,9 +9,6 @@ to test-artifacts/.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,8 +30,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from .conftest import REPO
-from .test_e2e import Server, free_port, wait_ready
+from cultureqa.testing import ServerProcess, free_port, running_server
+from tests.helpers import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -130,34 +127,19 @@ def server(
     places_corpus: Path,
     host_ports: tuple[int, int],
     feedback_file: Path,
-) -> Iterator[Server]:
+) -> Iterator[ServerProcess]:
     """`cultureqa serve` over Hamhung, Kyoto and the markup-laden article; only the first host
     site may call it from the browser or frame /embed."""
     tmp = tmp_path_factory.mktemp("widget-server")
-    port = free_port()
     allowed = f"http://127.0.0.1:{host_ports[0]}"
     env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
         "CULTUREQA_CORS_ORIGINS": allowed,
         "CULTUREQA_FRAME_ANCESTORS": f"'self' {allowed}",
         "CULTUREQA_FEEDBACK_PATH": str(feedback_file),
     }
-    log = tmp / "server.log"
-    script = Path(sys.executable).parent / "cultureqa"
-    command = [str(script), "serve", "--port", str(port), "--index-dir", str(tmp / "index")]
-    command += ["--corpus-dir", str(places_corpus)]
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True, env=env
-        )
-    running = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        wait_ready(running)
-        yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    args = ["--index-dir", str(tmp / "index"), "--corpus-dir", str(places_corpus)]
+    with running_server(args, tmp / "server.log", cwd=REPO, env=env) as up:
+        yield up
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +178,7 @@ def page(context: BrowserContext) -> Iterator[Page]:
     assert problems == []
 
 
-def host_page(site: HostSite, server: Server, *, attributes: str = "", css: str = "") -> str:
+def host_page(site: HostSite, server: ServerProcess, *, attributes: str = "", css: str = "") -> str:
     """Put a course page with the script embed on `site`; returns its URL."""
     name = f"/course-{len(site.pages)}.html"
     site.pages[name] = f"""<!doctype html>
@@ -243,7 +225,7 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def test_script_embed_answers_with_a_citation_to_the_section(
-    page: Page, server: Server, allowed_site: HostSite, feedback_file: Path
+    page: Page, server: ServerProcess, allowed_site: HostSite, feedback_file: Path
 ) -> None:
     page.goto(host_page(allowed_site, server, css=HOSTILE_CSS))
     launcher = page.get_by_role("button", name="Ask about culture")
@@ -306,7 +288,7 @@ def test_script_embed_answers_with_a_citation_to_the_section(
 
 
 def test_the_same_flow_with_the_keyboard_alone(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     page.goto(host_page(allowed_site, server))
     # Tab from the top of the page to the launcher.
@@ -353,7 +335,7 @@ def test_the_same_flow_with_the_keyboard_alone(
     )
 
 
-def iframe_page(site: HostSite, server: Server) -> str:
+def iframe_page(site: HostSite, server: ServerProcess) -> str:
     site.pages["/iframe.html"] = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Course with an iframe</title></head>
 <body><h1>Week 3</h1>
@@ -364,7 +346,7 @@ def iframe_page(site: HostSite, server: Server) -> str:
 
 
 def test_iframe_embed_works_from_an_allowed_site(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     page.goto(iframe_page(allowed_site, server))
     frame = page.frame_locator("iframe")
@@ -381,7 +363,7 @@ def test_iframe_embed_works_from_an_allowed_site(
 
 
 def test_iframe_embed_is_refused_by_csp_elsewhere(
-    page: Page, server: Server, other_site: HostSite
+    page: Page, server: ServerProcess, other_site: HostSite
 ) -> None:
     refusals: list[str] = []
 
@@ -399,7 +381,7 @@ def test_iframe_embed_is_refused_by_csp_elsewhere(
 
 
 def test_markup_in_articles_is_inert_text(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     page.goto(host_page(allowed_site, server))
     page.get_by_role("button", name="Ask about culture").click()
@@ -434,7 +416,7 @@ def test_markup_in_articles_is_inert_text(
 
 
 def test_a_followup_is_answered_from_the_earlier_place(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(host_page(allowed_site, server))
@@ -451,7 +433,7 @@ def test_a_followup_is_answered_from_the_earlier_place(
 
 
 def test_without_the_earlier_turn_the_followup_goes_elsewhere(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     # The control for the test above: alone, the same words find Kyoto's food section.
     page.goto(host_page(allowed_site, server))
@@ -464,7 +446,7 @@ def test_without_the_earlier_turn_the_followup_goes_elsewhere(
 
 
 def test_cors_preflight_from_a_disallowed_origin_gets_no_allow_origin(
-    page: Page, server: Server, allowed_site: HostSite, other_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite, other_site: HostSite
 ) -> None:
     preflight = {
         "access-control-request-method": "POST",
@@ -493,7 +475,7 @@ def test_cors_preflight_from_a_disallowed_origin_gets_no_allow_origin(
     ],
 )
 def test_errors_are_shown_in_words_with_retry(
-    page: Page, server: Server, allowed_site: HostSite, status: int | None, message: str
+    page: Page, server: ServerProcess, allowed_site: HostSite, status: int | None, message: str
 ) -> None:
     def fail(route: Route) -> None:
         if status is None:
@@ -515,7 +497,7 @@ def test_errors_are_shown_in_words_with_retry(
 
 
 def test_the_answer_field_is_used_when_the_server_sends_it(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     """Responses with `answer` (a sentence and its citation), or `answer: null` when nothing
     answers, as the server will send them: the widget shows the sentence, or says so."""
@@ -546,7 +528,7 @@ def test_the_answer_field_is_used_when_the_server_sends_it(
 
 
 def test_phone_sized_screen_gets_a_full_screen_panel(
-    browser: Browser, server: Server, allowed_site: HostSite
+    browser: Browser, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
@@ -564,7 +546,7 @@ def test_phone_sized_screen_gets_a_full_screen_panel(
         context.close()
 
 
-def test_right_to_left_ui(page: Page, server: Server, allowed_site: HostSite) -> None:
+def test_right_to_left_ui(page: Page, server: ServerProcess, allowed_site: HostSite) -> None:
     page.goto(host_page(allowed_site, server, attributes='data-lang="ar"'))
     page.get_by_role("button", name="Ask about culture").click()
     root = page.locator(".root")
@@ -580,7 +562,7 @@ def test_right_to_left_ui(page: Page, server: Server, allowed_site: HostSite) ->
     screenshot(page, "widget-rtl.png")
 
 
-def test_educators_page_demo_answers_over_the_corpus(page: Page, server: Server) -> None:
+def test_educators_page_demo_answers_over_the_corpus(page: Page, server: ServerProcess) -> None:
     page.set_viewport_size({"width": 1280, "height": 1000})
     page.goto(server.url + "/")
     expect(page.get_by_role("heading", name="Embed it with a script tag")).to_be_visible()
@@ -595,7 +577,7 @@ def test_educators_page_demo_answers_over_the_corpus(page: Page, server: Server)
 
 
 def test_nothing_relevant_is_said_plainly(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     page.goto(host_page(allowed_site, server))
     page.get_by_role("button", name="Ask about culture").click()
@@ -608,7 +590,7 @@ def test_nothing_relevant_is_said_plainly(
 
 
 def test_the_widget_sends_recent_turns_and_the_collection(
-    page: Page, server: Server, allowed_site: HostSite
+    page: Page, server: ServerProcess, allowed_site: HostSite
 ) -> None:
     sent: list[dict[str, Any]] = []
 
@@ -653,7 +635,7 @@ def _contrast(foreground: str, background: str) -> float:
 
 @pytest.mark.parametrize("accent", ["#1d4ed8", "#ffd400", "#777777", "#006400"])
 def test_text_contrast_meets_wcag_aa(
-    page: Page, server: Server, allowed_site: HostSite, accent: str
+    page: Page, server: ServerProcess, allowed_site: HostSite, accent: str
 ) -> None:
     page.goto(host_page(allowed_site, server, attributes=f'data-accent="{accent}"'))
     page.get_by_role("button", name="Ask about culture").click()

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cultureqa.index import load_index, write_index
-from cultureqa.passages import Passage
-from cultureqa.vectors import EXACT_SEARCH_LIMIT, HNSW_EF_SEARCH, build_vector_index, kind_for
+from cultureqa.corpus.passages import Passage
+from cultureqa.index.ann import EXACT_SEARCH_LIMIT, HNSW_EF_SEARCH, build_vector_index, kind_for
+from cultureqa.index.store import load_index, write_index
 
 
 def unit_vectors(count: int, dimension: int = 32, seed: int = 7) -> np.ndarray:

@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cultureqa.embedding import Embedder, Vectors
-from cultureqa.index import load_index
-from cultureqa.ingest import ingest
-
-from .conftest import CORPUS, FakeEmbedder
-from .test_index import write_corpus
+from cultureqa.embedding.base import Embedder, Vectors
+from cultureqa.index.ingest import ingest
+from cultureqa.index.store import load_index
+from tests.helpers import CORPUS, FakeEmbedder
+from tests.index.test_store import write_corpus
 
 
 class CountingEmbedder(FakeEmbedder):

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cultureqa.embedding import Embedder
+from cultureqa.embedding.base import Embedder
 from cultureqa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from cultureqa.index import (
+from cultureqa.index.ingest import corpus_fingerprint, ingest, staleness
+from cultureqa.index.lexical import LEXICAL_FILES
+from cultureqa.index.store import (
     CURRENT_FILE,
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -20,10 +22,7 @@ from cultureqa.index import (
     current_version,
     load_index,
 )
-from cultureqa.ingest import corpus_fingerprint, ingest, staleness
-from cultureqa.lexical import LEXICAL_FILES
-
-from .conftest import CORPUS, FakeEmbedder
+from tests.helpers import CORPUS, FakeEmbedder
 
 
 def write_corpus(root: Path) -> Path:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from cultureqa.answer import Answerer
-from cultureqa.embedding import Embedder
-from cultureqa.followup import Turn, resolve_followup
-from cultureqa.names import ArticleNames
-from cultureqa.passages import Passage
-from cultureqa.service import make_answerer, open_index
+from cultureqa.corpus.passages import Passage
+from cultureqa.embedding.base import Embedder
+from cultureqa.index.collections import open_index
+from cultureqa.search.answer import Answerer
+from cultureqa.search.followup import Turn, resolve_followup
+from cultureqa.search.library import make_answerer
+from cultureqa.search.places import ArticleNames
 from cultureqa.settings import Settings
 
 
@@ -85,7 +86,7 @@ def test_resolve_followup(question: str, history: list[Turn], query: str, boost:
     plan = resolve_followup(question, history, NAMES)
     assert plan.query == query
     assert plan.carried_articles == frozenset(boost)
-    assert plan.resolved == bool(boost)
+    assert (plan.carried_place is not None) == bool(boost)
 
 
 def test_carried_country_uses_its_spelling() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cultureqa.highlight import Span, answer_span, best_spans, coverage, sentence_spans
-from cultureqa.lexical import tokenize
+from cultureqa.index.lexical import tokenize
+from cultureqa.search.highlight import Span, answer_span, best_spans, coverage, sentence_spans
 
 TEXT = (
     "While Hamhung's factories hum, the city clings to tradition. Dishes like Hamhung "

@@ -11,40 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from cultureqa.api import create_app
-from cultureqa.embedding import Embedder
-from cultureqa.index import VECTORS_FILE, VERSIONS_DIR, current_version, load_index
-from cultureqa.ingest import ingest
-from cultureqa.library import Library
-from cultureqa.settings import Settings
-
-from .conftest import REPO, FakeEmbedder
-
-
-def write_articles(corpus: Path, salt: str, count: int = 3) -> None:
-    corpus.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        (corpus / f"city{i}.md").write_text(
-            f"# City {i}\n\nCity {i} is known for food, version {salt}.\n\n"
-            f"## Music\n\nCity {i} sings songs, version {salt}.\n",
-            encoding="utf-8",
-        )
-
-
-def settings_for(tmp_path: Path, **extra: object) -> Settings:
-    return Settings(
-        corpus_dir=tmp_path / "corpus",
-        index_dir=tmp_path / "indexes",
-        reload_interval=0.02,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-def publish(settings: Settings, embedder: Embedder, salt: str) -> str:
-    write_articles(settings.corpus_dir, salt)
-    return ingest([settings.corpus_dir], settings.index_dir / "default", embedder).manifest.version
+from cultureqa.embedding.base import Embedder
+from cultureqa.index.store import VECTORS_FILE, VERSIONS_DIR, current_version, load_index
+from cultureqa.search.library import Library
+from tests.conftest import AppClient
+from tests.helpers import REPO, FakeEmbedder, publish, settings_for, write_articles
 
 
 def test_new_version_is_picked_up_and_broken_ones_refused(tmp_path: Path) -> None:
@@ -73,30 +45,30 @@ def test_new_version_is_picked_up_and_broken_ones_refused(tmp_path: Path) -> Non
     assert library.status()[0].problem is None
 
 
-def test_ready_reports_a_refused_version(tmp_path: Path) -> None:
+def test_ready_reports_a_refused_version(tmp_path: Path, app_client: AppClient) -> None:
     settings, fake = settings_for(tmp_path), FakeEmbedder()
     first = publish(settings, fake, "one")
-    with TestClient(create_app(settings, embedder=fake)) as client:
-        broken = publish(settings, fake, "two")
-        path = settings.index_dir / "default" / VERSIONS_DIR / broken / VECTORS_FILE
-        path.write_bytes(b"garbage")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            ready = client.get("/ready").json()
-            if ready["collections"][0]["problem"]:
-                break
-            time.sleep(0.02)
-        assert ready["status"] == "ready"
-        assert ready["index_version"] == first
-        assert "refused" in ready["collections"][0]["problem"]
-        assert client.post("/ask", json={"question": "food"}).status_code == 200
+    client = app_client(settings, embedder=fake)
+    broken = publish(settings, fake, "two")
+    path = settings.index_dir / "default" / VERSIONS_DIR / broken / VECTORS_FILE
+    path.write_bytes(b"garbage")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ready = client.get("/ready").json()
+        if ready["collections"][0]["problem"]:
+            break
+        time.sleep(0.02)
+    assert ready["status"] == "ready"
+    assert ready["index_version"] == first
+    assert "refused" in ready["collections"][0]["problem"]
+    assert client.post("/ask", json={"question": "food"}).status_code == 200
 
 
 KILLED_INGEST = """
 import sys, time
 from pathlib import Path
-from cultureqa.ingest import ingest
-from tests.conftest import FakeEmbedder
+from cultureqa.index.ingest import ingest
+from tests.helpers import FakeEmbedder
 
 class Slow(FakeEmbedder):
     def embed(self, texts, *, batch_size=64, progress=False):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cultureqa.embedding import Embedder
-from cultureqa.evaluation import (
+from cultureqa.embedding.base import Embedder
+from cultureqa.evaluation.questions import (
     Scores,
     load_blend_questions,
     load_questions,
@@ -18,12 +18,11 @@ from cultureqa.evaluation import (
     no_answer_rate,
     run_eval,
 )
-from cultureqa.index import LoadedIndex, load_index
-from cultureqa.ingest import ingest
-from cultureqa.service import make_answerer
+from cultureqa.index.ingest import ingest
+from cultureqa.index.store import LoadedIndex, load_index
+from cultureqa.search.library import make_answerer
 from cultureqa.settings import Settings
-
-from .conftest import SEED_DEV, SHARED, require_shared
+from tests.helpers import SEED_DEV, SHARED, require_shared
 
 pytestmark = pytest.mark.slow
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cultureqa.embedding import Embedder
-from cultureqa.fusion import BM25_FLOOR, FusionWeights, fuse
-from cultureqa.index import load_index
-from cultureqa.ingest import ingest
-from cultureqa.lexical import tokenize
-from cultureqa.names import ArticleNames
-from cultureqa.retrieval import HybridRetriever, make_retriever
+from cultureqa.embedding.base import Embedder
+from cultureqa.index.ingest import ingest
+from cultureqa.index.lexical import tokenize
+from cultureqa.index.store import load_index
+from cultureqa.search.fusion import BM25_FLOOR, FusionWeights, fuse
+from cultureqa.search.places import ArticleNames
+from cultureqa.search.retrieval import make_retriever
 
 ARTICLES = {
     "ghana.md": (
@@ -62,7 +62,9 @@ def test_hybrid_puts_the_named_article_first(
     index_dir: Path, fake_embedder: Embedder, question: str, article: str
 ) -> None:
     index = load_index(index_dir, model=fake_embedder.name, dimension=64)
-    hits = HybridRetriever(fake_embedder, index).search(question, 3)
+    hits = make_retriever("default", index).search_vector(
+        question, fake_embedder.embed([question]), 3
+    )
     assert hits[0].passage.article_id == article
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
@@ -73,20 +75,22 @@ def test_every_retriever_ranks_and_scores(
     index_dir: Path, fake_embedder: Embedder, name: str
 ) -> None:
     index = load_index(index_dir, model=fake_embedder.name, dimension=64)
-    hits = make_retriever(name, fake_embedder, index).search("Accra ants capital", 2)
+    question = "Accra ants capital"
+    hits = make_retriever(name, index).search_vector(question, fake_embedder.embed([question]), 2)
     assert hits[0].passage.id == "gh#capital"
     assert -1.0 <= hits[0].similarity <= 1.0001
 
 
 def test_bm25_returns_nothing_for_unknown_words(index_dir: Path, fake_embedder: Embedder) -> None:
     index = load_index(index_dir, model=fake_embedder.name, dimension=64)
-    assert make_retriever("bm25", fake_embedder, index).search("zebra", 5) == []
+    retriever = make_retriever("bm25", index)
+    assert retriever.search_vector("zebra", fake_embedder.embed(["zebra"]), 5) == []
 
 
 def test_unknown_retriever_is_refused(index_dir: Path, fake_embedder: Embedder) -> None:
     index = load_index(index_dir, model=fake_embedder.name, dimension=64)
     with pytest.raises(ValueError, match="unknown retriever"):
-        make_retriever("magic", fake_embedder, index)
+        make_retriever("magic", index)
 
 
 def test_fuse_adds_scaled_bm25_and_the_name_bonus() -> None:

@@ -1,7 +1,7 @@
 """Reading articles: formats, parsers and the values they produce."""
 
-from .loader import FORMATS, Corpus, SkippedFile, find_files, load_corpus
-from .model import Article, Paragraph, Section, slugify
+from cultureqa.corpus.loader import FORMATS, Corpus, SkippedFile, find_files, load_corpus
+from cultureqa.corpus.model import Article, Paragraph, Section, slugify
 
 __all__ = [
     "FORMATS",

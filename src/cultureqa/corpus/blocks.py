@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import Paragraph
+from cultureqa.corpus.model import Paragraph
 
 
 def split_blocks(text: str, first_line: int = 1) -> list[Paragraph]:

@@ -13,10 +13,10 @@ import html
 import re
 from typing import Any
 
-from ..errors import CorpusError
-from .jsondata import load_json
-from .model import Article, Paragraph, build_sections
-from .source import SourceFile
+from cultureqa.corpus.jsondata import load_json
+from cultureqa.corpus.model import Article, Paragraph, build_sections
+from cultureqa.corpus.source import SourceFile
+from cultureqa.errors import CorpusError
 
 # Profiles with no conventional short name: the world, the EU and the oceans.
 NAMELESS = {

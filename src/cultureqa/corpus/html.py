@@ -10,9 +10,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..errors import CorpusError
-from .model import Article, Outline, Paragraph, build_sections, outline_blocks, slugify
-from .source import SourceFile
+from cultureqa.corpus.model import (
+    Article,
+    Outline,
+    Paragraph,
+    build_sections,
+    outline_blocks,
+    slugify,
+)
+from cultureqa.corpus.source import SourceFile
+from cultureqa.errors import CorpusError
 
 # trafilatura logs every page it finds little in; our loader reports that itself.
 logging.getLogger("trafilatura").setLevel(logging.ERROR)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import CorpusError
+from cultureqa.errors import CorpusError
 
 
 def load_json(text: str) -> Any:

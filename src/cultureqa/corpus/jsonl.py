@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..errors import CorpusError
-from .blocks import split_blocks
-from .model import Article, Paragraph, build_sections
-from .source import SourceFile
+from cultureqa.corpus.blocks import split_blocks
+from cultureqa.corpus.model import Article, Paragraph, build_sections
+from cultureqa.corpus.source import SourceFile
+from cultureqa.errors import CorpusError
 
 
 def _headings(section: dict[str, Any]) -> tuple[str, ...]:

@@ -6,16 +6,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CorpusError
-from .factbook import is_profile, parse_factbook
-from .html import parse_html
-from .jsondata import load_json
-from .jsonl import parse_jsonl
-from .markdown import parse_markdown
-from .model import Article
-from .source import SourceFile
-from .squad import is_squad, parse_squad
-from .text import parse_text
+from cultureqa.corpus.factbook import is_profile, parse_factbook
+from cultureqa.corpus.html import parse_html
+from cultureqa.corpus.jsondata import load_json
+from cultureqa.corpus.jsonl import parse_jsonl
+from cultureqa.corpus.markdown import parse_markdown
+from cultureqa.corpus.model import Article
+from cultureqa.corpus.source import SourceFile
+from cultureqa.corpus.squad import is_squad, parse_squad
+from cultureqa.corpus.text import parse_text
+from cultureqa.errors import CorpusError
 
 Parser = Callable[[str, SourceFile], list[Article]]
 
@@ -50,7 +50,6 @@ class Corpus:
     """The articles read from the sources, and every file that was passed over, with why."""
 
     articles: list[Article] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
 
 
@@ -147,5 +146,4 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
                 )
             seen[article.id] = source.display
             corpus.articles.append(article)
-        corpus.files.append(path)
     return corpus

@@ -25,9 +25,16 @@ from typing import Any
 
 import yaml
 
-from ..errors import CorpusError
-from .model import Article, Outline, Paragraph, build_sections, outline_blocks, slugify
-from .source import SourceFile
+from cultureqa.corpus.model import (
+    Article,
+    Outline,
+    Paragraph,
+    build_sections,
+    outline_blocks,
+    slugify,
+)
+from cultureqa.corpus.source import SourceFile
+from cultureqa.errors import CorpusError
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")

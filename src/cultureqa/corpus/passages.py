@@ -12,14 +12,17 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .corpus.model import Article, Section
+from cultureqa.corpus.model import Article, Section
 
 TokenCounter = Callable[[str], int]
 
 # Bump when the way passages are cut changes: an index built otherwise is then stale.
 SPLITTER_VERSION = 1
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
+# Where a sentence ends: after . ! ? … (and any closing quotes or brackets), at white space
+# before a capital or a digit (and any opening quote or bracket). highlight.py adds line breaks.
+SENTENCE_END = r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
+_SENTENCE_BREAK = re.compile(SENTENCE_END)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CorpusError
-from .jsondata import load_json
-from .model import Article, Paragraph, Section
-from .source import SourceFile
+from cultureqa.corpus.jsondata import load_json
+from cultureqa.corpus.model import Article, Paragraph, Section
+from cultureqa.corpus.source import SourceFile
+from cultureqa.errors import CorpusError
 
 
 def is_squad(data: Any) -> bool:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 
-from .blocks import split_blocks
-from .model import Article, Paragraph, build_sections, slugify
-from .source import SourceFile
+from cultureqa.corpus.blocks import split_blocks
+from cultureqa.corpus.model import Article, Paragraph, build_sections, slugify
+from cultureqa.corpus.source import SourceFile
 
 MAX_HEADING_WORDS = 14
 MIN_LINK_LIST_WORDS = 25

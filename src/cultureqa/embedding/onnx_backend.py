@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import BatchEmbedder, Vectors
-from .errors import ModelError
+from cultureqa.embedding.base import BatchEmbedder, Vectors
+from cultureqa.errors import ModelError
 
 log = logging.getLogger("cultureqa")
 

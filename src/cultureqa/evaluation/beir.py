@@ -17,13 +17,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .corpus import Article, Paragraph, Section
-from .embedding import Embedder
-from .errors import CorpusError, IndexUnavailableError
-from .index import load_index, read_manifest
-from .ingest import ingest_articles
-from .passages import SPLITTER_VERSION
-from .retrieval import make_retriever
+from cultureqa.corpus import Article, Paragraph, Section
+from cultureqa.corpus.passages import SPLITTER_VERSION
+from cultureqa.embedding.base import Embedder
+from cultureqa.errors import CorpusError, IndexUnavailableError
+from cultureqa.index.ingest import ingest_articles
+from cultureqa.index.store import load_index, read_manifest
+from cultureqa.search.retrieval import make_retriever
 
 SEARCH_DEPTH = 100  # passages searched per query, to fill 10 distinct documents
 
@@ -124,7 +124,7 @@ def run_beir(
     vectors = embedder.embed([queries[q] for q in ids], progress=progress)
     ndcg: dict[str, float] = {}
     for name in retrievers:
-        retriever = make_retriever(name, embedder, index)
+        retriever = make_retriever(name, index)
         total = 0.0
         for row, qid in enumerate(tqdm(ids, desc=name, disable=not progress, leave=False)):
             hits = retriever.search_vector(queries[qid], vectors[row : row + 1], SEARCH_DEPTH)

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .answer import Answerer
-from .embedding import Embedder
-from .errors import CorpusError
-from .index import LoadedIndex
-from .retrieval import RETRIEVERS, make_retriever
+from cultureqa.embedding.base import Embedder
+from cultureqa.errors import CorpusError
+from cultureqa.index.store import LoadedIndex
+from cultureqa.search import RETRIEVERS
+from cultureqa.search.answer import Answerer
+from cultureqa.search.places import ArticleNames
+from cultureqa.search.retrieval import make_retriever
 
 _SPACE = re.compile(r"\s+")
 
@@ -188,10 +190,11 @@ def run_eval(
         disable=not progress,
         leave=False,
     ) as bar:
+        names = ArticleNames.from_passages(index.passages)
         for name in retrievers:
-            retriever = make_retriever(name, embedder, index)
+            retriever = make_retriever(name, index, names)
             answerer = Answerer(
-                retriever, index, embedder, max_question_chars=10**6, max_top_k=10**6
+                retriever, index, embedder, names, max_question_chars=10**6, max_top_k=10**6
             )
             outcomes: list[Outcome] = []
             for row, question in enumerate(questions):
@@ -252,8 +255,11 @@ def no_answer_rate(
 ) -> NoAnswerReport:
     """How many of these questions (which the index cannot answer) come back without an answer."""
     vectors = embedder.embed(list(questions), progress=progress)
-    retriever = make_retriever("default", embedder, index)
-    answerer = Answerer(retriever, index, embedder, max_question_chars=10**6, max_top_k=10**6)
+    names = ArticleNames.from_passages(index.passages)
+    retriever = make_retriever("default", index, names)
+    answerer = Answerer(
+        retriever, index, embedder, names, max_question_chars=10**6, max_top_k=10**6
+    )
     none = 0
     confidences: list[float] = []
     for row, question in enumerate(questions):

@@ -9,18 +9,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from fastapi import Request
 
-from .errors import ForbiddenError, UnauthorizedError
-from .ratelimit import RateLimiter, client_address, parse_networks
-from .settings import Settings
+from cultureqa.errors import ForbiddenError, UnauthorizedError
+from cultureqa.http.ratelimit import RateLimiter, client_address, parse_networks
+from cultureqa.settings import Settings
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
+
+
+def matching_key(token: str | None, keys: Sequence[bytes]) -> bytes | None:
+    """The key equal to `token`, or None. Compared with every key, in constant time, so timing
+    says nothing about which matched or how much of one."""
+    if token is None:
+        return None
+    given = token.encode()
+    matches = [key for key in keys if hmac.compare_digest(given, key)]
+    return matches[0] if matches else None
 
 
 class AskGuard:
@@ -36,18 +48,10 @@ class AskGuard:
     def key_mode(self) -> bool:
         return bool(self._keys)
 
-    def _valid_key(self, token: str | None) -> bytes | None:
-        if token is None:
-            return None
-        given = token.encode()
-        # Compare with every key, in constant time, so timing says nothing about which matched.
-        matches = [key for key in self._keys if hmac.compare_digest(given, key)]
-        return matches[0] if matches else None
-
     def client(self, request: Request) -> str:
         """The rate-limit identity: a digest of a valid key (never the key itself), else the
         client's address (X-Forwarded-For only from trusted proxies)."""
-        key = self._valid_key(_bearer(request))
+        key = matching_key(bearer_token(request.headers.get("authorization")), self._keys)
         if key is not None:
             return "key:" + hashlib.sha256(key).hexdigest()[:16]
         peer = request.client.host if request.client else None
@@ -55,11 +59,11 @@ class AskGuard:
 
     async def __call__(self, request: Request) -> None:
         if self.key_mode:
-            token = _bearer(request)
+            token = bearer_token(request.headers.get("authorization"))
             if token is None:
                 raise UnauthorizedError(
                     "this server needs an API key for /ask: send 'Authorization: Bearer <key>'"
                 )
-            if self._valid_key(token) is None:
+            if matching_key(token, self._keys) is None:
                 raise ForbiddenError("wrong API key")
         self.limiter.check(self.client(request))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .passages import Passage
+from cultureqa.corpus.passages import Passage
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Mount
 
 # fastapi-offline ships Swagger UI 5 (which reads OpenAPI 3.1, as FastAPI writes it); only its
 # files are used here, not its app class, whose page starts Swagger UI with an inline script.
@@ -50,15 +51,20 @@ _START = """window.addEventListener("load", function () {
 """
 
 
-def install_docs(app: FastAPI) -> None:
-    """GET /docs and its assets. Only called when the OpenAPI pages are on."""
+router = APIRouter(include_in_schema=False)
 
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return HTMLResponse(_PAGE, headers={"Content-Security-Policy": DOCS_CSP})
 
-    @app.get(f"{ASSETS}/start.js", include_in_schema=False)
-    def start() -> Response:
-        return Response(_START, media_type="text/javascript; charset=utf-8")
+@router.get("/docs")
+def docs() -> HTMLResponse:
+    return HTMLResponse(_PAGE, headers={"Content-Security-Policy": DOCS_CSP})
 
-    app.mount(ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
+
+@router.get(f"{ASSETS}/start.js")
+def start() -> Response:
+    return Response(_START, media_type="text/javascript; charset=utf-8")
+
+
+def docs_routes() -> list[BaseRoute]:
+    """GET /docs and its assets. Only served when the OpenAPI pages are on."""
+    assets = Mount(ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
+    return [*router.routes, assets]

@@ -1,15 +1,104 @@
-"""Errors as the JSON the API answers with, for code that runs outside FastAPI's handlers
-(ASGI middleware): the same shape as ErrorResponse, with the error's own headers."""
+"""Every error as JSON of one shape, `{"error": {"code", "message", "hint"?, "details"?}}`, and
+the exception handlers that produce it.
+
+`error_json` is the one place the body is written: the handlers below use it, and so do the
+ASGI middleware that answer before FastAPI's handlers run (a 413, say).
+"""
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+from collections.abc import Callable, Coroutine
+from typing import Any
 
-from .errors import CultureQAError
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+
+from cultureqa.errors import CultureQAError
+
+# FastAPI's own refusals, by status, in our codes.
+HTTP_ERROR_CODES = {
+    400: "invalid_body",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
-def error_json(exc: CultureQAError) -> JSONResponse:
-    body: dict[str, str] = {"code": exc.code, "message": exc.message}
-    if exc.hint:
-        body["hint"] = exc.hint
-    return JSONResponse({"error": body}, status_code=exc.status, headers=exc.headers())
+def error_json(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    hint: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if hint:
+        body["hint"] = hint
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def domain_error_json(exc: CultureQAError) -> JSONResponse:
+    """A cultureqa error with its status and its own headers (Retry-After, WWW-Authenticate)."""
+    headers = exc.headers()
+    if exc.status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **headers}
+    return error_json(exc.status, exc.code, exc.message, hint=exc.hint, headers=headers)
+
+
+def validation_error_json(exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's validation errors, reworded: 400 for a body that is not JSON, else 422."""
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_json(400, "invalid_json", "the request body is not valid JSON")
+    details = [
+        {
+            "field": ".".join(str(part) for part in e.get("loc", ()) if part != "body") or "body",
+            "problem": e.get("msg", "invalid"),
+        }
+        for e in errors
+    ]
+    summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
+    return error_json(422, "invalid_request", f"invalid request: {summary}", details=details)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+async def handle_domain_error(request: Request, exc: CultureQAError) -> JSONResponse:
+    return domain_error_json(exc)
+
+
+async def handle_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """FastAPI's own refusals (no such route, wrong method, a body it cannot decode) in our
+    one error shape rather than {"detail": ...}."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+    return error_json(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+async def handle_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    return validation_error_json(exc)
+
+
+EXCEPTION_HANDLERS: dict[
+    int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
+] = {
+    CultureQAError: handle_domain_error,
+    StarletteHTTPException: handle_http_error,
+    RequestValidationError: handle_validation_error,
+}

@@ -1,4 +1,5 @@
-"""Thumbs up and down from readers, appended to a JSON Lines file the owner can read."""
+"""Thumbs up and down from readers (POST /feedback), appended to a JSON Lines file the owner can
+read."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from .errors import FeedbackError
+from fastapi import APIRouter, Request
+
+from cultureqa.errors import FeedbackError
+from cultureqa.http.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
 
 Rating = Literal["up", "down"]
 
@@ -62,3 +66,36 @@ class FeedbackStore:
         except FileNotFoundError:
             return []
         return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+router = APIRouter()
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    status_code=201,
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not JSON."},
+        413: {"model": ErrorResponse, "description": "The body is too large."},
+        422: {"model": ErrorResponse, "description": "A field is missing or wrong."},
+    },
+    summary="Thumbs up or down for an answer",
+    description="Appends the verdict, with the time and the embedding site's origin, to the "
+    "JSON Lines file named by CULTUREQA_FEEDBACK_PATH.",
+    tags=["web"],
+)
+def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
+    store: FeedbackStore = request.app.state.cultureqa.feedback
+    store.append(
+        Feedback(
+            rating=body.rating,
+            question=body.question,
+            passage_id=body.passage_id,
+            article_id=body.article_id,
+            index_version=body.index_version,
+            collection=body.collection,
+            origin=request.headers.get("origin"),
+        )
+    )
+    return FeedbackResponse(status="recorded")

@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
-from .library import CollectionStatus
+from cultureqa.search.library import CollectionStatus
 
 StatusSource = Callable[[], list[CollectionStatus]]
 

@@ -12,7 +12,36 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
-from .articles import ArticleView
+from fastapi.responses import HTMLResponse
+
+from cultureqa.http.articles import ArticleView
+
+# No inline script or style anywhere: the pages load /widget.js and /static/page.css only.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+
+
+def csp(frame_ancestors: list[str]) -> str:
+    """The pages' Content-Security-Policy, framed only by `frame_ancestors`."""
+    return f"{PAGE_POLICY}; frame-ancestors {' '.join(frame_ancestors)}"
+
+
+OWN_PAGES_POLICY = csp(["'self'"])
+
+
+def html_page(body: str, *, policy: str = OWN_PAGES_POLICY, status: int = 200) -> HTMLResponse:
+    """A page as an HTML response with its own Content-Security-Policy."""
+    return HTMLResponse(
+        body,
+        status_code=status,
+        headers={
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+        },
+    )
 
 
 @dataclass(frozen=True)

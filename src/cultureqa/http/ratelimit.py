@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .errors import RateLimitedError
+from cultureqa.errors import RateLimitedError
 
 Clock = Callable[[], float]
 

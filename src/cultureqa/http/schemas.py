@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from .answer import AskResult
-from .followup import Turn
+from cultureqa.search.answer import AskResult
+from cultureqa.search.followup import Turn
+from cultureqa.search.library import CollectionStatus
 
 EXAMPLE_QUESTION = "What cold noodle dish is Hamhung known for?"
 CITATION_EXAMPLE: dict[str, JsonValue] = {
@@ -210,6 +213,10 @@ class CollectionOut(BaseModel):
         description="Why the newest published version is not being served, if it is not."
     )
 
+    @classmethod
+    def from_status(cls, status: CollectionStatus) -> CollectionOut:
+        return cls.model_validate(status, from_attributes=True)
+
 
 class ReadyResponse(BaseModel):
     status: str = Field(description="'ready' when the default collection can answer.")
@@ -233,6 +240,8 @@ class ArticleFiles(BaseModel):
 
 
 class JobOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     collection: str
     state: str = Field(description="queued, running, succeeded or failed.")
@@ -243,3 +252,20 @@ class JobOut(BaseModel):
     version: str | None = Field(description="The version published, once succeeded.")
     created_at: float
     finished_at: float | None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    rating: Literal["up", "down"] = Field(description="Was the answer useful?")
+    question: str = Field(min_length=1, max_length=2000, description="The question answered.")
+    passage_id: str | None = Field(
+        default=None, max_length=300, description="Id of the passage shown as the answer."
+    )
+    article_id: str | None = Field(default=None, max_length=200)
+    index_version: str | None = Field(default=None, max_length=100)
+    collection: str | None = Field(default=None, max_length=200)
+
+
+class FeedbackResponse(BaseModel):
+    status: Literal["recorded"]

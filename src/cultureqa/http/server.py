@@ -13,12 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from .api import create_app
-from .runtime import configure_logging
-from .service import ensure_index, load_embedder
-from .settings import Settings
+from cultureqa.embedding.factory import load_embedder
+from cultureqa.http.app import create_app
+from cultureqa.index.collections import ensure_index
+from cultureqa.runtime import configure_logging
+from cultureqa.settings import Settings
 
-APP_FACTORY = "cultureqa.server:create_app_from_env"
+APP_FACTORY = "cultureqa.http.server:create_app_from_env"
 
 
 def create_app_from_env() -> FastAPI:

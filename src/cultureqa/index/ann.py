@@ -13,7 +13,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .embedding import Vectors
+from cultureqa.embedding.base import Vectors
 
 EXACT_SEARCH_LIMIT = 200_000
 HNSW_NEIGHBOURS = 32  # M: links per node; memory grows with it, recall too

@@ -2,37 +2,29 @@
 
 corpus_dir/                       articles of the default collection
 collections_dir/<name>/           articles of every other collection (admin uploads land here)
-index_dir/<name>/                 each collection's index (see index.py)
+index_dir/<name>/                 each collection's index (see store.py)
+
+Also the two ways a collection gets (re)built from its own articles: on request, and when the
+default collection is missing or stale at start-up.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .corpus.loader import EXTENSIONS, PARSERS, decode_text
-from .corpus.source import SourceFile
-from .errors import CorpusError, InvalidRequestError, NotFoundError
-from .index import current_version
+from cultureqa.embedding.base import Embedder
+from cultureqa.errors import InvalidRequestError
+from cultureqa.index.ingest import IngestReport, ProgressCallback, ingest, staleness
+from cultureqa.index.store import LoadedIndex, current_version, load_index
+from cultureqa.settings import COLLECTION_NAME_RULE, Settings, is_collection_name
 
-if TYPE_CHECKING:
-    from .settings import Settings
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def is_collection_name(name: str) -> bool:
-    """Safe as a directory name: 1-64 lower-case letters, digits, '-' and '_'."""
-    return bool(_NAME.fullmatch(name))
+log = logging.getLogger("cultureqa")
 
 
 def check_collection_name(name: str) -> str:
     if not is_collection_name(name):
-        raise InvalidRequestError(
-            f"invalid collection name {name!r}: use 1-64 lower-case letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
+        raise InvalidRequestError(f"invalid collection name {name!r}: {COLLECTION_NAME_RULE}")
     return name
 
 
@@ -54,62 +46,47 @@ def published_collections(settings: Settings) -> list[str]:
     return sorted(
         p.name
         for p in settings.index_dir.iterdir()
-        if p.is_dir() and _NAME.fullmatch(p.name) and current_version(p) is not None
+        if p.is_dir() and is_collection_name(p.name) and current_version(p) is not None
     )
 
 
-_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+def ingest_collection(
+    settings: Settings,
+    embedder: Embedder,
+    collection: str | None = None,
+    *,
+    progress: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Re-ingest a collection from its own articles directory (corpus_dir for the default)."""
+    name = collection or settings.default_collection
+    return ingest(
+        [sources_of(settings, name)],
+        index_dir_of(settings, name),
+        embedder,
+        batch_size=settings.batch_size,
+        progress=progress,
+        on_progress=on_progress,
+    )
 
 
-def article_path(settings: Settings, collection: str, file_name: str) -> Path:
-    """The path an uploaded article is stored at, refusing any name that could leave the
-    collection's directory: only a plain file name with a known article extension."""
-    if not _FILE_NAME.fullmatch(file_name) or ".." in file_name:
-        raise InvalidRequestError(
-            f"invalid article file name {file_name!r}: use letters, digits, '.', '-' and '_' "
-            "only, no path"
-        )
-    if Path(file_name).suffix.lower() not in EXTENSIONS:
-        raise InvalidRequestError(
-            f"unsupported article type {Path(file_name).suffix!r}; "
-            f"use one of {', '.join(sorted(EXTENSIONS))}"
-        )
-    root = sources_of(settings, collection).resolve()
-    path = (root / file_name).resolve()
-    if path.parent != root:  # belt and braces: the pattern already rules this out
-        raise InvalidRequestError(f"invalid article file name {file_name!r}")
-    return path
+def ensure_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> None:
+    """Build the default collection from `settings.corpus_dir` when it is missing or stale."""
+    index_dir = index_dir_of(settings, settings.default_collection)
+    reason = staleness(index_dir, [settings.corpus_dir], embedder)
+    if reason is None:
+        return
+    log.warning("Rebuilding the index in %s: %s", index_dir, reason)
+    report = ingest_collection(settings, embedder, progress=progress)
+    log.warning("%s", report.summary())
 
 
-def store_article(settings: Settings, collection: str, file_name: str, data: bytes) -> int:
-    """Check that the upload parses as an article, then write it atomically.
-
-    Returns how many articles it holds. Raises InvalidRequestError for a bad name or content.
-    """
-    path = article_path(settings, collection, file_name)
-    try:
-        text = decode_text(data)
-        articles = PARSERS[EXTENSIONS[path.suffix.lower()]](text, SourceFile.at(path))
-    except CorpusError as exc:
-        raise InvalidRequestError(f"{file_name}: {exc.message}") from exc
-    if not any(a.sections for a in articles):
-        raise InvalidRequestError(f"{file_name}: no text found")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.upload")
-    staging.write_bytes(data)
-    staging.replace(path)
-    return len(articles)
-
-
-def delete_article(settings: Settings, collection: str, file_name: str) -> None:
-    path = article_path(settings, collection, file_name)
-    if not path.is_file():
-        raise NotFoundError(f"no article file {file_name!r} in collection {collection!r}")
-    path.unlink()
-
-
-def article_files(settings: Settings, collection: str) -> list[str]:
-    root = sources_of(settings, collection)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))
+def open_index(
+    settings: Settings, embedder: Embedder, collection: str | None = None
+) -> LoadedIndex:
+    """A collection's current index, checked against the embedder's model and dimension."""
+    return load_index(
+        index_dir_of(settings, collection or settings.default_collection),
+        model=embedder.name,
+        dimension=embedder.dimension,
+    )

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .corpus import Article, SkippedFile, find_files, load_corpus
-from .embedding import Embedder, Vectors
-from .errors import CorpusError, IndexUnavailableError
-from .index import (
+from cultureqa.corpus import Article, SkippedFile, find_files, load_corpus
+from cultureqa.corpus.passages import SPLITTER_VERSION, Passage, split_passages
+from cultureqa.embedding.base import Embedder, Vectors
+from cultureqa.errors import CorpusError, IndexUnavailableError
+from cultureqa.index.store import (
     Manifest,
     load_index,
     read_manifest,
@@ -28,7 +29,6 @@ from .index import (
     write_index,
     writer_lock,
 )
-from .passages import SPLITTER_VERSION, Passage, split_passages
 
 ProgressCallback = Callable[[int, int], None]  # (passages embedded so far, passages to embed)
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from .errors import CultureQAError, NotFoundError
-from .ingest import IngestReport, ProgressCallback
+from cultureqa.errors import CultureQAError, NotFoundError
+from cultureqa.index.ingest import IngestReport, ProgressCallback
 
 log = logging.getLogger("cultureqa")
 

@@ -93,8 +93,8 @@ class LexicalIndex:
         idf = np.log1p((passages - df + 0.5) / (df + 0.5)).astype(np.float32)
         return cls(vocab, data, indices, indptr, idf, passages)
 
-    def save(self, directory: Path) -> list[str]:
-        """Write the arrays and vocabulary into `directory`; returns the file names."""
+    def save(self, directory: Path) -> None:
+        """Write the arrays and vocabulary into `directory`, as the files of LEXICAL_FILES."""
         data, indices, indptr, vocab = LEXICAL_FILES
         np.save(directory / data, self.data, allow_pickle=False)
         np.save(directory / indices, self.indices, allow_pickle=False)
@@ -103,7 +103,6 @@ class LexicalIndex:
             json.dumps({"passages": self.passages, "vocab": self.vocab}, ensure_ascii=False),
             encoding="utf-8",
         )
-        return list(LEXICAL_FILES)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:

@@ -4,7 +4,7 @@
       CURRENT                  name of the version being served (replaced atomically)
       versions/<version>/
         manifest.json          model, dimension, counts, corpus fingerprint, checksums
-        vectors.faiss          FAISS inner-product index over unit vectors (see vectors.py)
+        vectors.faiss          FAISS inner-product index over unit vectors (see ann.py)
         passages.jsonl         one passage per line, in vector order (JSON: no pickle anywhere)
         bm25.*.npy, bm25.vocab.json
                                BM25 weights per term and passage (see lexical.py), same order
@@ -31,11 +31,11 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .embedding import Vectors
-from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from .lexical import LEXICAL_FILES, LexicalIndex
-from .passages import Passage
-from .vectors import build_vector_index, tune_for_search
+from cultureqa.corpus.passages import Passage
+from cultureqa.embedding.base import Vectors
+from cultureqa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from cultureqa.index.ann import build_vector_index, tune_for_search
+from cultureqa.index.lexical import LEXICAL_FILES, LexicalIndex
 
 # 2: BM25 arrays next to the vectors.
 FORMAT_VERSION = 2
@@ -62,7 +62,7 @@ class Manifest:
     built_at: str
     build_seconds: float
     files: dict[str, dict[str, Any]]
-    vector_index: str = "flat"  # "flat" (exact) or "hnsw"; see vectors.py
+    vector_index: str = "flat"  # "flat" (exact) or "hnsw"; see ann.py
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -187,19 +187,7 @@ def write_index(
     staging = versions / f".building-{version}-{os.getpid()}"
     staging.mkdir()
     try:
-        dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        vector_index, kind = build_vector_index(vectors, dimension, vector_kind)
-        faiss.write_index(vector_index, str(staging / VECTORS_FILE))
-        with (staging / PASSAGES_FILE).open("w", encoding="utf-8") as handle:
-            for passage in passages:
-                handle.write(_passage_to_json(passage) + "\n")
-        # BM25 sees what the model sees: title, heading path and text.
-        LexicalIndex.build([p.embedding_text for p in passages]).save(staging)
-        names = (VECTORS_FILE, PASSAGES_FILE, *LEXICAL_FILES)
-        files = {
-            name: {"sha256": _sha256(staging / name), "bytes": (staging / name).stat().st_size}
-            for name in names
-        }
+        dimension, kind, files = _write_data(staging, passages, vectors, vector_kind)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             version=version,
@@ -215,7 +203,7 @@ def write_index(
             vector_index=kind,
         )
         (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-        for name in (*names, MANIFEST_FILE):
+        for name in (*files, MANIFEST_FILE):
             with (staging / name).open("rb") as handle:
                 os.fsync(handle.fileno())
         _verify(staging, manifest)
@@ -224,15 +212,39 @@ def write_index(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _make_current(index_dir, version)
+    _prune(versions, keep=version)
+    return manifest
 
+
+def _write_data(
+    staging: Path, passages: Sequence[Passage], vectors: Vectors, vector_kind: str
+) -> tuple[int, str, dict[str, dict[str, Any]]]:
+    """The vector index, the passages and the BM25 arrays; returns the dimension, the index
+    kind, and each file's SHA-256 and size (for the manifest)."""
+    dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+    vector_index, kind = build_vector_index(vectors, dimension, vector_kind)
+    faiss.write_index(vector_index, str(staging / VECTORS_FILE))
+    with (staging / PASSAGES_FILE).open("w", encoding="utf-8") as handle:
+        for passage in passages:
+            handle.write(_passage_to_json(passage) + "\n")
+    # BM25 sees what the model sees: title, heading path and text.
+    LexicalIndex.build([p.embedding_text for p in passages]).save(staging)
+    files = {
+        name: {"sha256": _sha256(staging / name), "bytes": (staging / name).stat().st_size}
+        for name in (VECTORS_FILE, PASSAGES_FILE, *LEXICAL_FILES)
+    }
+    return dimension, kind, files
+
+
+def _make_current(index_dir: Path, version: str) -> None:
+    """Point CURRENT at `version` with one atomic rename, flushed to disk."""
     pointer = index_dir / f".{CURRENT_FILE}.{os.getpid()}.tmp"
     pointer.write_text(version + "\n", encoding="utf-8")
     with pointer.open("rb") as handle:
         os.fsync(handle.fileno())
     pointer.replace(index_dir / CURRENT_FILE)
     _fsync_dir(index_dir)
-    _prune(versions, keep=version)
-    return manifest
 
 
 def _prune(versions: Path, keep: str) -> None:

@@ -10,15 +10,22 @@ from urllib.parse import quote
 
 import numpy as np
 
-from .embedding import Embedder, Vectors
-from .errors import InvalidRequestError
-from .followup import Turn, resolve_followup
-from .highlight import Span, answer_span, best_spans, coverage, sentence_spans, sentence_words
-from .index import LoadedIndex
-from .lexical import tokenize
-from .names import ArticleNames
-from .passages import Passage
-from .retrieval import Hit, Retriever
+from cultureqa.corpus.passages import Passage
+from cultureqa.embedding.base import Embedder, Vectors
+from cultureqa.errors import InvalidRequestError
+from cultureqa.index.lexical import tokenize
+from cultureqa.index.store import LoadedIndex
+from cultureqa.search.followup import Turn, resolve_followup
+from cultureqa.search.highlight import (
+    Span,
+    answer_span,
+    best_spans,
+    coverage,
+    sentence_spans,
+    sentence_words,
+)
+from cultureqa.search.places import ArticleNames
+from cultureqa.search.retrieval import Hit, Retriever
 
 # Calibrated on seed-dev (answerable: lowest confidence 0.46) against the 2,500 BLEnD questions
 # asked of the seed corpus (unanswerable: 99th percentile 0.30); see docs/retrieval.md. Below it
@@ -127,6 +134,7 @@ class Answerer:
         retriever: Retriever,
         index: LoadedIndex,
         embedder: Embedder,
+        names: ArticleNames,
         *,
         max_question_chars: int,
         max_top_k: int,
@@ -139,7 +147,7 @@ class Answerer:
         self._embedder = embedder
         self._max_question_chars = max_question_chars
         self._max_top_k = max_top_k
-        self._names = ArticleNames.from_passages(index.passages)
+        self._names = names
 
     @property
     def index(self) -> LoadedIndex:

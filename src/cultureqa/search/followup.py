@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .lexical import tokenize
-from .names import ArticleNames
+from cultureqa.index.lexical import tokenize
+from cultureqa.search.places import ArticleNames
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,6 @@ class FollowUp:
     query: str
     carried_place: str | None = None
     carried_articles: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def resolved(self) -> bool:
-        return self.carried_place is not None or bool(self.carried_articles)
 
 
 def resolve_followup(question: str, history: Sequence[Turn], names: ArticleNames) -> FollowUp:

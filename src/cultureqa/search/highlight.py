@@ -12,17 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .lexical import tokenize
+from cultureqa.corpus.passages import SENTENCE_END
+from cultureqa.index.lexical import tokenize
 
-# A sentence ends at . ! ? … followed by space and a capital/digit, or at a line break.
-# A sentence ends at . ! ? … before a capital, at a blank line, or at a line break before a
-# capital (lists, Factbook values); a line break inside a sentence (hard-wrapped text) is not
-# an end.
-_BREAK = re.compile(
-    r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
-    r"|\n\s*\n\s*"
-    r"|\n(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
-)
+# A sentence ends where passages.py says (. ! ? … before a capital), at a blank line, or at a
+# line break before a capital (lists, Factbook values); a line break inside a sentence
+# (hard-wrapped text) is not an end.
+_BREAK = re.compile(SENTENCE_END + r"|\n\s*\n\s*" + r"|\n(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
 
 
 # Words that say what kind of question it is, not what it is about (stemmed, as tokenize gives

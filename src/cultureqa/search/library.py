@@ -15,15 +15,37 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import Answerer
-from .catalog import index_dir_of, published_collections
-from .embedding import Embedder
-from .errors import IndexNotFoundError, IndexUnavailableError, UnknownCollectionError
-from .index import BUILD_HINT, current_version, load_index
-from .service import make_answerer
-from .settings import Settings
+from cultureqa.embedding.base import Embedder
+from cultureqa.errors import IndexNotFoundError, IndexUnavailableError, UnknownCollectionError
+from cultureqa.index.collections import index_dir_of, published_collections
+from cultureqa.index.store import BUILD_HINT, LoadedIndex, current_version, load_index
+from cultureqa.search.answer import Answerer
+from cultureqa.search.places import ArticleNames
+from cultureqa.search.retrieval import make_retriever
+from cultureqa.settings import Settings
 
 log = logging.getLogger("cultureqa")
+
+
+def make_answerer(
+    settings: Settings,
+    embedder: Embedder,
+    index: LoadedIndex,
+    collection: str | None = None,
+    retriever: str = "default",
+) -> Answerer:
+    """The answerer of one loaded index. The places its articles name are found once, here,
+    and shared by the ranking and the answer."""
+    names = ArticleNames.from_passages(index.passages)
+    return Answerer(
+        make_retriever(retriever, index, names),
+        index,
+        embedder,
+        names,
+        max_question_chars=settings.max_question_chars,
+        max_top_k=settings.max_top_k,
+        collection=None if collection == settings.default_collection else collection,
+    )
 
 
 @dataclass(frozen=True)

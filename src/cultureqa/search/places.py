@@ -15,8 +15,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .lexical import tokenize
-from .passages import Passage
+from cultureqa.corpus.passages import Passage
+from cultureqa.index.lexical import tokenize
 
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)")
 MAX_NAME_WORDS = 4  # longer titles are descriptions, not names

@@ -11,14 +11,13 @@ from typing import Protocol
 
 import numpy as np
 
-from .embedding import Embedder, Vectors
-from .fusion import FusionWeights, fuse
-from .index import LoadedIndex
-from .lexical import tokenize
-from .names import ArticleNames
-from .passages import Passage
-
-RETRIEVERS = ("default", "dense", "bm25")
+from cultureqa.corpus.passages import Passage
+from cultureqa.embedding.base import Vectors
+from cultureqa.index.lexical import tokenize
+from cultureqa.index.store import LoadedIndex
+from cultureqa.search import RETRIEVERS
+from cultureqa.search.fusion import FusionWeights, fuse
+from cultureqa.search.places import ArticleNames
 
 
 @dataclass(frozen=True)
@@ -38,25 +37,18 @@ class Candidates:
 
 
 class Retriever(Protocol):
-    def search(self, question: str, top_k: int, prefer: frozenset[str] = frozenset()) -> list[Hit]:
-        """The top_k passages for `question`. `prefer`: articles to favour as if the question
-        named them (a follow-up's carried place); only the hybrid ranking uses it."""
-        ...
-
     def search_vector(
         self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
     ) -> list[Hit]:
-        """Like search, with the question's embedding already computed (one row)."""
+        """The top_k passages for `question`, whose embedding is `query` (one row). `prefer`:
+        articles to favour as if the question named them (a follow-up's carried place); only
+        the hybrid ranking uses it."""
         ...
 
 
 class _Base:
-    def __init__(self, embedder: Embedder, index: LoadedIndex) -> None:
-        self._embedder = embedder
+    def __init__(self, index: LoadedIndex) -> None:
         self._index = index
-
-    def search(self, question: str, top_k: int, prefer: frozenset[str] = frozenset()) -> list[Hit]:
-        return self.search_vector(question, self._embedder.embed([question]), top_k, prefer)
 
     def search_vector(
         self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
@@ -72,7 +64,8 @@ class _Base:
 
 
 class DenseRetriever(_Base):
-    """Embed the question, then exact inner-product search over the index's unit vectors."""
+    """Nearest passages by inner product over the index's unit vectors (cosine similarity):
+    exact for most corpora, HNSW past ann.EXACT_SEARCH_LIMIT passages."""
 
     def search_vector(
         self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
@@ -99,16 +92,16 @@ class HybridRetriever(_Base):
 
     def __init__(
         self,
-        embedder: Embedder,
         index: LoadedIndex,
+        names: ArticleNames,
         weights: FusionWeights | None = None,
         *,
         depth: int = 100,
     ) -> None:
-        super().__init__(embedder, index)
+        super().__init__(index)
         self.weights = weights or FusionWeights()
         self._depth = depth
-        self._names = ArticleNames.from_passages(index.passages)
+        self._names = names
 
     def search_vector(
         self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
@@ -157,11 +150,13 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-scores[part], kind="stable")].astype(np.int64)
 
 
-def make_retriever(name: str, embedder: Embedder, index: LoadedIndex) -> Retriever:
+def make_retriever(name: str, index: LoadedIndex, names: ArticleNames | None = None) -> Retriever:
+    """A retriever by name (RETRIEVERS). The hybrid one needs the places the articles name:
+    pass them when they are already known, else they are found here."""
     if name == "dense":
-        return DenseRetriever(embedder, index)
+        return DenseRetriever(index)
     if name == "bm25":
-        return LexicalRetriever(embedder, index)
+        return LexicalRetriever(index)
     if name == "default":
-        return HybridRetriever(embedder, index)
+        return HybridRetriever(index, names or ArticleNames.from_passages(index.passages))
     raise ValueError(f"unknown retriever {name!r}; choose one of {', '.join(RETRIEVERS)}")

@@ -21,7 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .metrics import ServiceMetrics
+from cultureqa.http.metrics import ServiceMetrics
 
 access_log = logging.getLogger("cultureqa.access")
 
@@ -51,11 +51,8 @@ def add_security_headers(headers: MutableHeaders) -> None:
 class RequestMiddleware:
     """Pure ASGI (no buffering of bodies): request id, security headers, log line, metrics."""
 
-    def __init__(
-        self, app: ASGIApp, *, routes: Sequence[BaseRoute], metrics: ServiceMetrics | None
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: ServiceMetrics | None) -> None:
         self.app = app
-        self.routes = routes
         self.metrics = metrics
 
     def route_of(self, scope: Scope) -> str:
@@ -64,8 +61,11 @@ class RequestMiddleware:
         path = getattr(route, "path", None)
         if isinstance(path, str):
             return path
-        # Answered before routing (a 413, say): find the route it was meant for.
-        for candidate in self.routes:
+        # Answered before routing (a 413, say): find the route it was meant for. Starlette puts
+        # the app itself in the scope before any middleware runs.
+        app = scope.get("app")
+        routes: Sequence[BaseRoute] = app.router.routes if app is not None else ()
+        for candidate in routes:
             match, _ = candidate.matches(scope)
             if match == Match.FULL:
                 return str(getattr(candidate, "path", "unmatched"))

@@ -1,0 +1,1 @@
+"""Scoring retrieval and answers on question sets (JSONL, SQuAD, BEIR)."""

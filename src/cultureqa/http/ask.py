@@ -1,0 +1,89 @@
+"""POST /ask: a question in, the passages and the short answer out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from cultureqa.errors import InvalidRequestError
+from cultureqa.http.schemas import MAX_ARTICLE_ID_CHARS, AskRequest, AskResponse, ErrorResponse
+from cultureqa.http.state import LibraryDep, StateDep, get_state
+
+ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body is not JSON."},
+    # The limits, the rate limit and key mode (gate.py, access.py, middleware/body_limit.py).
+    401: {"model": ErrorResponse, "description": "Key mode: no API key was sent."},
+    403: {"model": ErrorResponse, "description": "Key mode: the API key is wrong."},
+    404: {"model": ErrorResponse, "description": "No collection of that name."},
+    413: {"model": ErrorResponse, "description": "The body is over the size limit."},
+    422: {"model": ErrorResponse, "description": "The question or top_k is not acceptable."},
+    429: {"model": ErrorResponse, "description": "Over the client's rate; see Retry-After."},
+    503: {
+        "model": ErrorResponse,
+        "description": "No index is loaded, or the server is busy (code 'overloaded', with "
+        "Retry-After); the message says which.",
+    },
+    504: {"model": ErrorResponse, "description": "Not answered within the time budget."},
+}
+
+
+async def guard_ask(request: Request) -> None:
+    """Key mode's key check and the client's rate limit (access.AskGuard)."""
+    await (await get_state(request)).guard(request)
+
+
+router = APIRouter()
+
+
+@router.post(
+    "/ask",
+    response_model=AskResponse,
+    responses=ASK_RESPONSES,
+    dependencies=[Depends(guard_ask)],
+    summary="Ask a question",
+    description="Retrieve the passages most relevant to the question, with citations.",
+)
+async def ask(body: AskRequest, state: StateDep, library: LibraryDep) -> Response:
+    settings = state.settings
+    check_history(
+        body, settings.max_history_turns, settings.max_question_chars, MAX_ARTICLE_ID_CHARS
+    )
+    collection = body.collection or settings.default_collection
+    answerer = library.answerer(collection)
+    top_k = settings.default_top_k if body.top_k is None else body.top_k
+    turns = body.turns()
+    # Model work runs on the ask gate's threads (a bounded number at once, within the time
+    # budget), never on the event loop.
+    result = await state.gate.run(lambda: answerer.ask(body.question, top_k, turns))
+    response = AskResponse.from_result(result, collection)
+    state.metrics.record_ask(response, collection)
+    # Serialized here, once: returned as a model, FastAPI would dump it, validate the dump
+    # against response_model again and encode it (about a millisecond for five passages).
+    return Response(response.model_dump_json(), media_type="application/json")
+
+
+def check_history(
+    request: object, max_turns: int, max_question_chars: int, max_id_chars: int = 200
+) -> None:
+    """Refuse a request whose `history` (when the request model has one) is too long: too many
+    turns, or a turn whose question or article id is longer than a question or id may be."""
+    history = getattr(request, "history", None)
+    if history is None:
+        return
+    if len(history) > max_turns:
+        raise InvalidRequestError(
+            f"history has {len(history)} turns; the limit is {max_turns}",
+            hint="send only the most recent turns",
+        )
+    for number, turn in enumerate(history, start=1):
+        if len(turn.question) > max_question_chars:
+            raise InvalidRequestError(
+                f"history turn {number}: the question is {len(turn.question)} characters long; "
+                f"the limit is {max_question_chars}"
+            )
+        if turn.article_id is not None and len(turn.article_id) > max_id_chars:
+            raise InvalidRequestError(
+                f"history turn {number}: article_id is longer than {max_id_chars} characters"
+            )

@@ -1,0 +1,72 @@
+"""A collection's article files: list them, store an upload (parsed first), delete one.
+
+Uploads land in the collection's own articles directory (see collections.sources_of); a name is
+only ever a plain file name with a known article extension, so no path can leave it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cultureqa.corpus.loader import EXTENSIONS, PARSERS, decode_text
+from cultureqa.corpus.source import SourceFile
+from cultureqa.errors import CorpusError, InvalidRequestError, NotFoundError
+from cultureqa.index.collections import sources_of
+from cultureqa.settings import Settings
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def article_path(settings: Settings, collection: str, file_name: str) -> Path:
+    """The path an uploaded article is stored at, refusing any name that could leave the
+    collection's directory: only a plain file name with a known article extension."""
+    if not _FILE_NAME.fullmatch(file_name) or ".." in file_name:
+        raise InvalidRequestError(
+            f"invalid article file name {file_name!r}: use letters, digits, '.', '-' and '_' "
+            "only, no path"
+        )
+    if Path(file_name).suffix.lower() not in EXTENSIONS:
+        raise InvalidRequestError(
+            f"unsupported article type {Path(file_name).suffix!r}; "
+            f"use one of {', '.join(sorted(EXTENSIONS))}"
+        )
+    root = sources_of(settings, collection).resolve()
+    path = (root / file_name).resolve()
+    if path.parent != root:  # belt and braces: the pattern already rules this out
+        raise InvalidRequestError(f"invalid article file name {file_name!r}")
+    return path
+
+
+def store_article(settings: Settings, collection: str, file_name: str, data: bytes) -> int:
+    """Check that the upload parses as an article, then write it atomically.
+
+    Returns how many articles it holds. Raises InvalidRequestError for a bad name or content.
+    """
+    path = article_path(settings, collection, file_name)
+    try:
+        text = decode_text(data)
+        articles = PARSERS[EXTENSIONS[path.suffix.lower()]](text, SourceFile.at(path))
+    except CorpusError as exc:
+        raise InvalidRequestError(f"{file_name}: {exc.message}") from exc
+    if not any(a.sections for a in articles):
+        raise InvalidRequestError(f"{file_name}: no text found")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.upload")
+    staging.write_bytes(data)
+    staging.replace(path)
+    return len(articles)
+
+
+def delete_article(settings: Settings, collection: str, file_name: str) -> None:
+    path = article_path(settings, collection, file_name)
+    if not path.is_file():
+        raise NotFoundError(f"no article file {file_name!r} in collection {collection!r}")
+    path.unlink()
+
+
+def article_files(settings: Settings, collection: str) -> list[str]:
+    root = sources_of(settings, collection)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_file() and not p.name.startswith("."))

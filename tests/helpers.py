@@ -1,0 +1,106 @@
+"""What the tests share besides fixtures: paths, the fake embedder, small corpora, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cultureqa.embedding.base import Embedder, Vectors
+from cultureqa.index.ingest import ingest
+from cultureqa.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+SHARED = REPO.parent / "shared"
+SEED_TXT = SHARED / "seed" / "hamhung-culture.txt"
+SEED_DEV = SHARED / "eval" / "seed-dev.jsonl"
+
+# The top-level keys of POST /ask's JSON (and of `cultureqa ask --json`): the API's contract,
+# written out so that dropping or renaming one fails a test.
+ASK_RESPONSE_KEYS = {
+    "question",
+    "collection",
+    "passages",
+    "index_version",
+    "model",
+    "took_ms",
+    "answer",
+    "confidence",
+    "no_answer_reason",
+}
+
+
+def require_shared(path: Path) -> Path:
+    """../shared is beside every checkout here and in CI; say so plainly when it is not."""
+    if not path.exists():
+        pytest.fail(f"{path} is missing: tests read ../shared beside the repository")
+    return path
+
+
+class FakeEmbedder:
+    """Bag-of-words vectors from hashed words: similar wording, similar vector. No model."""
+
+    name = "fake-bag-of-words"
+    dimension = 64
+    max_tokens = 40
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
+    ) -> Vectors:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension  # noqa: S324
+                out[row, bucket] += 1.0
+            norm = np.linalg.norm(out[row])
+            if norm:
+                out[row] /= norm
+        return out
+
+
+WIDGET_CORPUS = REPO / "tests" / "data" / "widget-corpus"
+
+
+def write_articles(corpus: Path, salt: str, count: int = 3) -> None:
+    """`count` small Markdown articles whose text carries `salt` (a new salt, a new version)."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        (corpus / f"city{i}.md").write_text(
+            f"# City {i}\n\nCity {i} is known for food, version {salt}.\n\n"
+            f"## Music\n\nCity {i} sings songs, version {salt}.\n",
+            encoding="utf-8",
+        )
+
+
+def settings_for(tmp_path: Path, **extra: object) -> Settings:
+    """Settings with every directory under `tmp_path` and a quick reload."""
+    return Settings(
+        corpus_dir=tmp_path / "corpus",
+        index_dir=tmp_path / "indexes",
+        reload_interval=0.02,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def publish(settings: Settings, embedder: Embedder, salt: str) -> str:
+    """Write the small corpus with `salt` and publish it as the default collection."""
+    write_articles(settings.corpus_dir, salt)
+    return ingest([settings.corpus_dir], settings.index_dir / "default", embedder).manifest.version
+
+
+def cultureqa(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """The `cultureqa` command of this Python, run to completion (at most 300 s)."""
+    script = Path(sys.executable).parent / "cultureqa"
+    return subprocess.run(
+        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
