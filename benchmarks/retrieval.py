@@ -127,7 +127,9 @@ def cmd_tune(args: argparse.Namespace) -> None:
         weights = FusionWeights(lexical=lexical, name=name)
         r1 = r5 = mrr = 0.0
         for pool, hit in zip(pools, hits, strict=True):
-            fused = fuse(pool.similarity, pool.bm25, pool.named, weights)
+            fused = fuse(
+                pool.similarity, pool.sentence, pool.bm25, pool.named, weights, pool.query_idf
+            )
             order = np.argsort(-fused, kind="stable")[:10]
             ranked = np.nonzero(hit[order])[0]
             if len(ranked):

@@ -34,6 +34,7 @@ ASK_RESPONSE_KEYS = {
     "answer",
     "confidence",
     "no_answer_reason",
+    "no_answer_code",
 }
 
 
@@ -57,6 +58,21 @@ class FakeEmbedder:
     def embed(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
     ) -> Vectors:
+        return self._vectors(texts)
+
+    def embed_sentences(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> tuple[Vectors, Vectors]:
+        """The texts through embed() (which subclasses count), and each span's words alone."""
+        pieces = [text[a:b] for text, own in zip(texts, spans, strict=True) for a, b in own]
+        return self.embed(texts, batch_size=batch_size), self._vectors(pieces)
+
+    def _vectors(self, texts: Sequence[str]) -> Vectors:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):

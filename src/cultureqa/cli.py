@@ -19,7 +19,7 @@ from cultureqa.settings import Settings
 
 if TYPE_CHECKING:
     from cultureqa.evaluation.beir import BeirResult
-    from cultureqa.evaluation.questions import Scores
+    from cultureqa.evaluation.questions import AnswerScores, Scores
 
 log = logging.getLogger("cultureqa")
 
@@ -267,14 +267,32 @@ def _print_beir(beir: BeirResult, as_json: bool) -> None:
 def _print_scores(heading: str, results: dict[str, Scores], order: list[str]) -> None:
     first = results[order[0]]
     click.echo(heading % f"{first.questions} questions, {first.passages} passages")
-    click.echo(f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} {'answer':>7}")
+    click.echo(
+        f"{'retriever':<10} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR@10':>7} "
+        f"{'right':>6} {'wrong':>6} {'honest':>6}"
+    )
     for name in order:
         r = results[name]
-        answer = "-" if r.answer_contains is None else f"{r.answer_contains:.3f}"
         click.echo(
             f"{name:<10} {r.recall_at_1:>6.3f} {r.recall_at_5:>6.3f} {r.recall_at_10:>6.3f} "
-            f"{r.mrr_at_10:>7.3f} {answer:>7}"
+            f"{r.mrr_at_10:>7.3f} {_answer_columns(r.answers)}"
         )
+    if len(first.by_style) > 1 or "" not in first.by_style:
+        click.echo(f"\nWhat a student sees, by question style ({order[0]}):")
+        click.echo(f"{'style':<16} {'n':>4} {'right':>6} {'wrong':>6} {'honest':>6}")
+        for style, scores in first.by_style.items():
+            click.echo(f"{style or '-':<16} {scores.questions:>4} {_answer_columns(scores)}")
+    click.echo(
+        "right: answer shown holds a gold answer and cites the gold article (share of "
+        "answerable); wrong: answer shown that is not right (share of all); honest: no answer "
+        "where nothing answers (share of unanswerable)"
+    )
+
+
+def _answer_columns(scores: AnswerScores) -> str:
+    honest = "-" if scores.honest_no_answer is None else f"{scores.honest_no_answer:.3f}"
+    right = f"{scores.answer_right:.3f}" if scores.answerable else "-"
+    return f"{right:>6} {scores.answer_wrong:>6.3f} {honest:>6}"
 
 
 def _print_misses(retriever: str, scores: Scores) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from cultureqa.corpus.passages import Passage
 from cultureqa.index.ann import EXACT_SEARCH_LIMIT, HNSW_EF_SEARCH, build_vector_index, kind_for
+from cultureqa.index.sentences import SentenceIndex
 from cultureqa.index.store import load_index, write_index
 
 
@@ -54,10 +55,12 @@ def test_hnsw_agrees_with_exact_search() -> None:
 def test_hnsw_index_round_trips_through_the_index_directory(tmp_path: Path) -> None:
     data = unit_vectors(50)
     passages = [Passage(f"a#{i}", "a", "A", ("H",), str(i), f"text {i}", 1, 1) for i in range(50)]
+    no_sentences = SentenceIndex.of(np.zeros((0, 32), np.float32), np.zeros((0, 3), np.int64), 50)
     manifest = write_index(
         tmp_path,
         passages,
         data,
+        no_sentences,
         model="m",
         sources=["x"],
         corpus_fingerprint="f" * 64,

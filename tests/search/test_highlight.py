@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from cultureqa.corpus.passages import sentence_spans
 from cultureqa.index.lexical import tokenize
-from cultureqa.search.highlight import Span, answer_span, best_spans, coverage, sentence_spans
+from cultureqa.search.highlight import Span, answer_span, best_spans, coverage, joins_next
 
 TEXT = (
     "While Hamhung's factories hum, the city clings to tradition. Dishes like Hamhung "
@@ -103,3 +104,15 @@ def test_a_short_answer_line_takes_the_next_line_with_it() -> None:
 def test_a_long_answer_sentence_stays_within_its_paragraph() -> None:
     first_end = LONG.index("\n")
     assert answer_span(LONG, Span(0, first_end, 1.0)) == (0, first_end)
+
+
+def test_a_hard_wrapped_paragraph_joins_its_sentences_a_list_does_not() -> None:
+    prose = (
+        "The festival is held on the hill above the city every year in July.\nDancers wear "
+        "embroidered huipiles and wide skirts for the whole of the long day.\n\nA new one."
+    )
+    assert joins_next(prose) == [True, False, False]
+    listing = "Languages: Arabic (official), Tamazight\nReligions: Muslim 99%"
+    assert joins_next(listing) == [True, False]  # a short label line takes the next line
+    long_line = "Ethnic groups: Arab-Berber 99%, other 1% of the people who live there today\nNext"
+    assert joins_next(long_line) == [False, False]

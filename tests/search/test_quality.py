@@ -107,7 +107,11 @@ def test_factbook_questions_find_their_country(
     assert len(questions) >= 5
     results = run_eval(questions, real_embedder, _load(factbook_index, real_embedder))
     assert results["default"].recall_at_1 == 1.0, results["default"].misses
-    assert results["default"].answer_contains == 1.0
+    # The shown answer is right or withheld, never wrong (the calibrated no-answer may hold
+    # one back: docs/retrieval.md).
+    answers = results["default"].answers
+    assert answers.answer_wrong == 0.0
+    assert answers.answer_right >= 0.8
     assert_default_beats_baselines(results)
 
 

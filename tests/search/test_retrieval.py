@@ -95,13 +95,36 @@ def test_unknown_retriever_is_refused(index_dir: Path, fake_embedder: Embedder) 
 
 def test_fuse_adds_scaled_bm25_and_the_name_bonus() -> None:
     sims = np.array([0.5, 0.4, 0.4], dtype=np.float32)
+    no_sentence = np.full(3, -1.0, dtype=np.float32)
     bm25 = np.array([10.0, 20.0, 0.0], dtype=np.float32)
     named = np.array([False, False, True])
-    fused = fuse(sims, bm25, named, FusionWeights(lexical=0.2, name=0.3))
+    fused = fuse(sims, no_sentence, bm25, named, FusionWeights(lexical=0.2, name=0.3))
     assert fused == pytest.approx([0.6, 0.6, 0.7])
     # Weak lexical evidence (below the floor) is not blown up to full weight.
-    weak = fuse(sims, (bm25 / 10).astype(np.float32), named, FusionWeights(0.2, 0.3))
+    weak = fuse(sims, no_sentence, (bm25 / 10).astype(np.float32), named, FusionWeights(0.2, 0.3))
     assert weak == pytest.approx([0.5 + 0.2 * 1 / BM25_FLOOR, 0.4 + 0.2 * 2 / BM25_FLOOR, 0.7])
-    assert fuse(sims, np.zeros(3, dtype=np.float32), named, FusionWeights())[0] == pytest.approx(
-        0.5
-    )
+    zero = np.zeros(3, dtype=np.float32)
+    assert fuse(sims, no_sentence, zero, named, FusionWeights())[0] == pytest.approx(0.5)
+
+
+def test_fuse_takes_the_better_of_passage_and_best_sentence() -> None:
+    sims = np.array([0.5, 0.4], dtype=np.float32)
+    sentence = np.array([0.3, 0.7], dtype=np.float32)
+    none = np.zeros(2, dtype=np.float32)
+    fused = fuse(sims, sentence, none, np.array([False, False]), FusionWeights())
+    assert fused == pytest.approx([0.5, 0.7])
+
+
+def test_lexical_evidence_counts_as_far_as_the_best_match_goes() -> None:
+    sims = np.array([0.5, 0.45], dtype=np.float32)
+    none = np.full(2, -1.0, dtype=np.float32)
+    bm25 = np.array([0.0, 6.6], dtype=np.float32)
+    named = np.array([False, False])
+    weights = FusionWeights(lexical=0.6, full_match=0.3, name=0.3)
+    # The best match scores 6.6 of the 2.2 x 10 = 22 a passage holding every question word
+    # could: 0.3 of it, which is trusted fully ...
+    full = fuse(sims, none, bm25, named, weights, query_idf=10.0)
+    assert full == pytest.approx([0.5, 0.45 + 0.6])
+    # ... and a third as well-matched question (IDF 30) trusts it a third as much.
+    weak = fuse(sims, none, bm25, named, weights, query_idf=30.0)
+    assert weak == pytest.approx([0.5, 0.45 + 0.6 / 3])

@@ -23,6 +23,9 @@ SPLITTER_VERSION = 1
 # before a capital or a digit (and any opening quote or bracket). highlight.py adds line breaks.
 SENTENCE_END = r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])"
 _SENTENCE_BREAK = re.compile(SENTENCE_END)
+# For answers, a sentence also ends at a blank line, or at a line break before a capital (list
+# lines, Factbook values); a line break inside a sentence (hard-wrapped text) is not an end.
+_ANSWER_BREAK = re.compile(SENTENCE_END + r"|\n\s*\n\s*" + r"|\n(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,23 @@ def split_sentences(text: str) -> list[str]:
         start = match.end()
     pieces.append(text[start:])
     return [p for p in pieces if p]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text` (lines of a list count as sentences), white space
+    around it left out: the units an answer is chosen from."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in [*_ANSWER_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        piece = text[start:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            spans.append((start + lead, start + lead + len(stripped)))
+        if match:
+            start = match.end()
+    return spans
 
 
 def _split_words(text: str, fits: Callable[[str], bool]) -> Iterator[str]:

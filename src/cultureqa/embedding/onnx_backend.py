@@ -17,12 +17,14 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from cultureqa.embedding.base import BatchEmbedder, Vectors
+from cultureqa.embedding.base import BatchEmbedder, Span, Vectors, pool_spans
 from cultureqa.errors import ModelError
 
 log = logging.getLogger("cultureqa")
@@ -191,14 +193,18 @@ class OnnxEmbedder(BatchEmbedder):
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
-    def _run(self, texts: list[str]) -> Vectors:
+    def _hidden(self, texts: list[str]) -> tuple[NDArray[np.float32], NDArray[np.int64], list[Any]]:
+        """Token states (batch, tokens, dimension), the attention mask, and the encodings."""
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
-        hidden = self._session.run(None, feeds)[0]
+        hidden: NDArray[np.float32] = self._session.run(None, feeds)[0]
+        return hidden, mask, encodings
+
+    def _pool(self, hidden: NDArray[np.float32], mask: NDArray[np.int64]) -> Vectors:
         if self._pooling == "cls":
             pooled = hidden[:, 0]
         else:
@@ -207,3 +213,17 @@ class OnnxEmbedder(BatchEmbedder):
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         vectors: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return vectors
+
+    def _run(self, texts: list[str]) -> Vectors:
+        hidden, mask, _ = self._hidden(texts)
+        return self._pool(hidden, mask)
+
+    def _run_spans(self, texts: list[str], spans: list[Sequence[Span]]) -> tuple[Vectors, Vectors]:
+        hidden, mask, encodings = self._hidden(texts)
+        vectors = self._pool(hidden, mask)
+        pooled = [
+            pool_spans(hidden[i], encoding.offsets, spans[i], vectors[i])
+            for i, encoding in enumerate(encodings)
+        ]
+        dimension = vectors.shape[1]
+        return vectors, np.concatenate(pooled) if pooled else np.zeros((0, dimension), np.float32)

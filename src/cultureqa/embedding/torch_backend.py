@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cultureqa.embedding.base import BatchEmbedder, Vectors, resolve_model_path
+from cultureqa.embedding.base import BatchEmbedder, Span, Vectors, pool_spans, resolve_model_path
 from cultureqa.errors import ModelError
 
 
@@ -65,3 +66,23 @@ class SentenceTransformerEmbedder(BatchEmbedder):
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def _run_spans(self, texts: list[str], spans: list[Sequence[Span]]) -> tuple[Vectors, Vectors]:
+        vectors = self._run(texts)
+        tokens = self._model.encode(
+            texts,
+            batch_size=len(texts),
+            output_value="token_embeddings",
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        window = self._model.max_seq_length
+        offsets = self._tokenizer(
+            texts, return_offsets_mapping=True, truncation=True, max_length=window
+        )["offset_mapping"]
+        pooled = [
+            pool_spans(np.asarray(tokens[i].cpu(), dtype=np.float32), offsets[i], spans[i], v)
+            for i, v in enumerate(vectors)
+        ]
+        dimension = vectors.shape[1]
+        return vectors, np.concatenate(pooled) if pooled else np.zeros((0, dimension), np.float32)

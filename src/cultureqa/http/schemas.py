@@ -158,6 +158,7 @@ class AskResponse(BaseModel):
                     },
                     "confidence": 0.81,
                     "no_answer_reason": None,
+                    "no_answer_code": None,
                     "index_version": "20261129T080000-1a2b3c4d",
                     "model": "all-MiniLM-L6-v2",
                     "took_ms": 14.2,
@@ -178,7 +179,15 @@ class AskResponse(BaseModel):
     )
     confidence: float = Field(description="How sure the answer is, 0 to 1.")
     no_answer_reason: str | None = Field(
-        description="Why there is no answer, when `answer` is null; else null."
+        description="Why there is no answer, in words, when `answer` is null; else null."
+    )
+    no_answer_code: str | None = Field(
+        default=None,
+        description="Why there is no answer, for programs: 'place_not_covered' (the question "
+        "names a place no article covers; the reason names it and the covered places), "
+        "'not_close_enough' (no sentence is near enough the question), 'no_passages' or "
+        "'no_sentence'; null when there is an answer. The passages are still listed, as "
+        "related reading.",
     )
 
     @classmethod

@@ -1,8 +1,9 @@
 """Build an index from article sources: read, split, embed what is new, write, publish.
 
 Embeddings are keyed by a hash of the exact text the model sees (and the model's name), so a
-re-ingest reuses the vectors of every unchanged passage from the current version and embeds only
-what is new or changed. Deleted articles simply have no passages in the new version.
+re-ingest reuses the vectors of every unchanged passage and sentence from the current version
+(of this format or an older one) and embeds only what is new or changed. Deleted articles
+simply have no passages in the new version.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import faiss
 import numpy as np
 from tqdm import tqdm
 
@@ -21,11 +23,20 @@ from cultureqa.corpus import Article, SkippedFile, find_files, load_corpus
 from cultureqa.corpus.passages import SPLITTER_VERSION, Passage, split_passages
 from cultureqa.embedding.base import Embedder, Vectors
 from cultureqa.errors import CorpusError, IndexUnavailableError
+from cultureqa.index.sentences import (
+    SENTENCE_METHOD,
+    SentenceIndex,
+    sentences_of,
+    span_table,
+)
 from cultureqa.index.store import (
+    VECTORS_FILE,
+    VERSIONS_DIR,
     Manifest,
-    load_index,
     read_manifest,
+    read_passages,
     remove_abandoned_builds,
+    verify_version,
     write_index,
     writer_lock,
 )
@@ -45,6 +56,7 @@ class IngestReport:
     embedded: int  # passages sent to the model; the rest reused their stored vectors
     skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
+    sentences: int = 0  # answer sentences, each with a vector pooled from its passage's pass
 
     @property
     def reused(self) -> int:
@@ -61,7 +73,7 @@ class IngestReport:
         return (
             f"Indexed {self.articles} articles as {self.passages} passages "
             f"({self.embedded} embedded, {self.reused} reused) in {self.seconds:.1f} s"
-            f"{skipped} (version {self.manifest.version})"
+            f"{skipped} (version {self.manifest.version}); {self.sentences} answer sentences"
         )
 
 
@@ -82,50 +94,100 @@ def corpus_fingerprint(sources: Sequence[Path], fmt: str, max_tokens: int) -> st
 
 
 def stored_vectors(index_dir: Path, embedder: Embedder) -> dict[bytes, Vectors]:
-    """Vectors of the current version by text key; empty when there is none usable."""
+    """Vectors of the current version (passages and sentences) by text key; empty when there is
+    none usable. Read without the format check, so that an index of an older format still
+    lends its vectors to the rebuild that replaces it."""
     try:
-        current = load_index(index_dir, model=embedder.name, dimension=embedder.dimension)
-    except IndexUnavailableError:
-        return {}
-    matrix = current.vectors.reconstruct_n(0, current.vectors.ntotal)
-    return {
-        text_key(embedder.name, p.embedding_text): matrix[row]
-        for row, p in enumerate(current.passages)
-    }
+        manifest = read_manifest(index_dir, check_format=False)
+        if manifest.model != embedder.name or manifest.dimension != embedder.dimension:
+            return {}
+        path = index_dir / VERSIONS_DIR / manifest.version
+        verify_version(path, manifest)  # never reuse vectors from a damaged version
+        return _vectors_by_key(path, embedder.name, manifest.sentence_method == SENTENCE_METHOD)
+    except (IndexUnavailableError, RuntimeError, ValueError, OSError, KeyError, TypeError):
+        return {}  # nothing to reuse: everything is embedded afresh
+
+
+def sentence_key(model: str, passage: Passage, start: int, end: int) -> bytes:
+    """A sentence's vector depends on its whole passage (it is read in context): keyed by both."""
+    return text_key(model, f"{passage.embedding_text}\0{start}:{end}")
+
+
+def _vectors_by_key(path: Path, model: str, with_sentences: bool) -> dict[bytes, Vectors]:
+    passages = read_passages(path)
+    vectors = faiss.read_index(str(path / VECTORS_FILE))
+    matrix = vectors.reconstruct_n(0, vectors.ntotal)
+    known = {text_key(model, p.embedding_text): matrix[row] for row, p in enumerate(passages)}
+    if with_sentences:  # made the way this version makes them
+        sentences = SentenceIndex.load(path, len(passages))
+        for vector, (row, start, end) in zip(sentences.vectors, sentences.spans, strict=True):
+            known[sentence_key(model, passages[row], int(start), int(end))] = vector
+    return known
+
+
+@dataclass
+class Embedded:
+    passages: Vectors  # one row per passage
+    sentences: Vectors  # one row per sentence, passage by passage
+    rows: list[int]  # the passages that went through the model
 
 
 def embed_missing(
-    texts: Sequence[str],
+    passages: Sequence[Passage],
+    sentences: Sequence[Sequence[tuple[int, int]]],
     known: dict[bytes, Vectors],
     embedder: Embedder,
     *,
     batch_size: int,
     progress: bool,
     on_progress: ProgressCallback | None,
-) -> tuple[Vectors, int]:
-    """Vectors for all texts, embedding only those whose key is not in `known`."""
-    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    todo: list[int] = []
-    for row, text in enumerate(texts):
-        vector = known.get(text_key(embedder.name, text))
-        if vector is None:
-            todo.append(row)
-        else:
-            vectors[row] = vector
+) -> Embedded:
+    """Vectors for every passage and its `sentences` (offsets into its text), running the model
+    only on passages whose vectors are not all in `known`."""
+    model = embedder.name
+    first = np.concatenate([[0], np.cumsum([len(s) for s in sentences])]).astype(np.int64)
+    out = Embedded(
+        np.empty((len(passages), embedder.dimension), dtype=np.float32),
+        np.empty((int(first[-1]), embedder.dimension), dtype=np.float32),
+        [],
+    )
+    for row, passage in enumerate(passages):
+        keys = [text_key(model, passage.embedding_text)]
+        keys += [sentence_key(model, passage, a, b) for a, b in sentences[row]]
+        if not all(key in known for key in keys):
+            out.rows.append(row)
+            continue
+        out.passages[row] = known[keys[0]]
+        for at, key in enumerate(keys[1:], start=int(first[row])):
+            out.sentences[at] = known[key]
     # Longest first across the whole corpus: batches of like length waste little on padding.
-    todo.sort(key=lambda row: -len(texts[row]))
+    todo = sorted(out.rows, key=lambda row: -len(passages[row].embedding_text))
     if on_progress:
         on_progress(0, len(todo))
     with tqdm(
         total=len(todo), desc="Embedding", unit="passage", disable=not progress, leave=False
     ) as bar:
         for start in range(0, len(todo), EMBED_CHUNK):
-            rows = todo[start : start + EMBED_CHUNK]
-            vectors[rows] = embedder.embed([texts[r] for r in rows], batch_size=batch_size)
-            bar.update(len(rows))
+            chunk = todo[start : start + EMBED_CHUNK]
+            texts = [passages[r].embedding_text for r in chunk]
+            # Sentence offsets into the text the model reads: after the title and headings.
+            shifted = [_shift(sentences[r], passages[r]) for r in chunk]
+            vectors, pooled = embedder.embed_sentences(texts, shifted, batch_size=batch_size)
+            out.passages[chunk] = vectors
+            at = 0
+            for r in chunk:
+                count = len(sentences[r])
+                out.sentences[first[r] : first[r] + count] = pooled[at : at + count]
+                at += count
+            bar.update(len(chunk))
             if on_progress:
-                on_progress(start + len(rows), len(todo))
-    return vectors, len(todo)
+                on_progress(start + len(chunk), len(todo))
+    return out
+
+
+def _shift(spans: Sequence[tuple[int, int]], passage: Passage) -> list[tuple[int, int]]:
+    offset = len(passage.embedding_text) - len(passage.text)
+    return [(a + offset, b + offset) for a, b in spans]
 
 
 def ingest(
@@ -190,20 +252,24 @@ def ingest_articles(
         passages.extend(split_passages(article, embedder.count_tokens, max_tokens))
     if not passages:
         raise CorpusError(empty_reason)
+    per_passage = sentences_of(passages)
     with writer_lock(index_dir):
         remove_abandoned_builds(index_dir)
-        vectors, embedded = embed_missing(
-            [p.embedding_text for p in passages],
+        embedded = embed_missing(
+            passages,
+            per_passage,
             stored_vectors(index_dir, embedder),
             embedder,
             batch_size=batch_size,
             progress=progress,
             on_progress=on_progress,
         )
+        sentences = SentenceIndex.of(embedded.sentences, span_table(per_passage), len(passages))
         manifest = write_index(
             index_dir,
             passages,
-            vectors,
+            embedded.passages,
+            sentences,
             model=embedder.name,
             sources=list(sources),
             corpus_fingerprint=fingerprint,
@@ -213,9 +279,10 @@ def ingest_articles(
         manifest=manifest,
         articles=len(articles),
         passages=len(passages),
-        embedded=embedded,
+        embedded=len(embedded.rows),
         skipped=list(skipped),
         seconds=time.perf_counter() - started,
+        sentences=len(sentences.spans),
     )
 
 

@@ -8,6 +8,8 @@
         passages.jsonl         one passage per line, in vector order (JSON: no pickle anywhere)
         bm25.*.npy, bm25.vocab.json
                                BM25 weights per term and passage (see lexical.py), same order
+        sentences.npy, sentence_spans.npy
+                               a vector per sentence of each passage (see sentences.py)
 
 A build is written to a hidden directory, verified, renamed into versions/, and only then named in
 CURRENT. A reader therefore sees a whole old version or a whole new one, never half of either.
@@ -36,9 +38,10 @@ from cultureqa.embedding.base import Vectors
 from cultureqa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from cultureqa.index.ann import build_vector_index, tune_for_search
 from cultureqa.index.lexical import LEXICAL_FILES, LexicalIndex
+from cultureqa.index.sentences import SENTENCE_FILES, SENTENCE_METHOD, SentenceIndex
 
-# 2: BM25 arrays next to the vectors.
-FORMAT_VERSION = 2
+# 2: BM25 arrays next to the vectors. 3: sentence vectors.
+FORMAT_VERSION = 3
 CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 MANIFEST_FILE = "manifest.json"
@@ -63,6 +66,7 @@ class Manifest:
     build_seconds: float
     files: dict[str, dict[str, Any]]
     vector_index: str = "flat"  # "flat" (exact) or "hnsw"; see ann.py
+    sentence_method: str = ""  # how the sentence vectors were made (sentences.SENTENCE_METHOD)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -83,6 +87,7 @@ class LoadedIndex:
     passages: list[Passage]
     path: Path
     lexical: LexicalIndex
+    sentences: SentenceIndex
 
     def search(self, query: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Scores and row numbers of the k nearest passages for each query row."""
@@ -150,6 +155,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def read_passages(version_dir: Path) -> list[Passage]:
+    """The passages of one version directory, in vector order."""
+    with (version_dir / PASSAGES_FILE).open(encoding="utf-8") as handle:
+        return [_passage_from_json(line) for line in handle if line.strip()]
+
+
 def current_version(index_dir: Path) -> str | None:
     try:
         name = (index_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
@@ -162,6 +173,7 @@ def write_index(
     index_dir: Path,
     passages: Sequence[Passage],
     vectors: Vectors,
+    sentences: SentenceIndex,
     *,
     model: str,
     sources: Sequence[str],
@@ -187,7 +199,7 @@ def write_index(
     staging = versions / f".building-{version}-{os.getpid()}"
     staging.mkdir()
     try:
-        dimension, kind, files = _write_data(staging, passages, vectors, vector_kind)
+        dimension, kind, files = _write_data(staging, passages, vectors, sentences, vector_kind)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             version=version,
@@ -201,12 +213,13 @@ def write_index(
             build_seconds=round(build_seconds, 3),
             files=files,
             vector_index=kind,
+            sentence_method=SENTENCE_METHOD,
         )
         (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         for name in (*files, MANIFEST_FILE):
             with (staging / name).open("rb") as handle:
                 os.fsync(handle.fileno())
-        _verify(staging, manifest)
+        verify_version(staging, manifest)
         staging.rename(versions / version)
         _fsync_dir(versions)
     except BaseException:
@@ -218,10 +231,14 @@ def write_index(
 
 
 def _write_data(
-    staging: Path, passages: Sequence[Passage], vectors: Vectors, vector_kind: str
+    staging: Path,
+    passages: Sequence[Passage],
+    vectors: Vectors,
+    sentences: SentenceIndex,
+    vector_kind: str,
 ) -> tuple[int, str, dict[str, dict[str, Any]]]:
-    """The vector index, the passages and the BM25 arrays; returns the dimension, the index
-    kind, and each file's SHA-256 and size (for the manifest)."""
+    """The vector index, the passages, the BM25 arrays and the sentence vectors; returns the
+    dimension, the index kind, and each file's SHA-256 and size (for the manifest)."""
     dimension = int(vectors.shape[1]) if vectors.ndim == 2 else 0
     vector_index, kind = build_vector_index(vectors, dimension, vector_kind)
     faiss.write_index(vector_index, str(staging / VECTORS_FILE))
@@ -230,9 +247,10 @@ def _write_data(
             handle.write(_passage_to_json(passage) + "\n")
     # BM25 sees what the model sees: title, heading path and text.
     LexicalIndex.build([p.embedding_text for p in passages]).save(staging)
+    sentences.save(staging)
     files = {
         name: {"sha256": _sha256(staging / name), "bytes": (staging / name).stat().st_size}
-        for name in (VECTORS_FILE, PASSAGES_FILE, *LEXICAL_FILES)
+        for name in (VECTORS_FILE, PASSAGES_FILE, *LEXICAL_FILES, *SENTENCE_FILES)
     }
     return dimension, kind, files
 
@@ -258,7 +276,9 @@ def _prune(versions: Path, keep: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _verify(path: Path, manifest: Manifest) -> None:
+def verify_version(path: Path, manifest: Manifest) -> None:
+    """IndexCorruptError unless every file of the version is there with its manifest's size and
+    SHA-256."""
     for name, expected in manifest.files.items():
         file = path / name
         if not file.is_file():
@@ -270,8 +290,11 @@ def _verify(path: Path, manifest: Manifest) -> None:
             )
 
 
-def read_manifest(index_dir: Path, version: str | None = None) -> Manifest:
-    """The manifest of `version` (default: the current one); IndexNotFoundError when none."""
+def read_manifest(
+    index_dir: Path, version: str | None = None, *, check_format: bool = True
+) -> Manifest:
+    """The manifest of `version` (default: the current one); IndexNotFoundError when none,
+    IndexMismatchError when it is of another format (unless `check_format` is off)."""
     version = version or current_version(index_dir)
     if version is None:
         raise IndexNotFoundError(f"no index in {index_dir}", hint=BUILD_HINT)
@@ -284,7 +307,7 @@ def read_manifest(index_dir: Path, version: str | None = None) -> Manifest:
         ) from exc
     except (ValueError, TypeError) as exc:
         raise IndexCorruptError(f"manifest {path} is unreadable: {exc}", hint=BUILD_HINT) from exc
-    if manifest.format_version != FORMAT_VERSION:
+    if check_format and manifest.format_version != FORMAT_VERSION:
         raise IndexMismatchError(
             f"index in {index_dir} has format version {manifest.format_version}; "
             f"this cultureqa reads version {FORMAT_VERSION}",
@@ -307,19 +330,20 @@ def load_index(
             f"({dimension} dimensions)",
             hint="rebuild it with `cultureqa ingest`, or configure the model it was built with",
         )
-    _verify(path, manifest)
+    verify_version(path, manifest)
     try:
         vectors = faiss.read_index(str(path / VECTORS_FILE))
         tune_for_search(vectors)
-        with (path / PASSAGES_FILE).open(encoding="utf-8") as handle:
-            passages = [_passage_from_json(line) for line in handle if line.strip()]
+        passages = read_passages(path)
         lexical = LexicalIndex.load(path)
+        sentences = SentenceIndex.load(path, len(passages))
     except (RuntimeError, ValueError, TypeError, KeyError, OSError) as exc:
         raise IndexCorruptError(f"index in {path} is unreadable: {exc}", hint=BUILD_HINT) from exc
     if (
         vectors.ntotal != len(passages)
         or len(passages) != manifest.passages
         or lexical.passages != len(passages)
+        or sentences.vectors.shape[1:] != (dimension,)
     ):
         raise IndexCorruptError(
             f"index in {path} holds {vectors.ntotal} vectors and {len(passages)} passages; "
@@ -327,5 +351,10 @@ def load_index(
             hint=BUILD_HINT,
         )
     return LoadedIndex(
-        manifest=manifest, vectors=vectors, passages=passages, path=path, lexical=lexical
+        manifest=manifest,
+        vectors=vectors,
+        passages=passages,
+        path=path,
+        lexical=lexical,
+        sentences=sentences,
     )

@@ -7,19 +7,12 @@ IDF says little). Cheap enough for every returned passage on every request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from cultureqa.corpus.passages import SENTENCE_END
+from cultureqa.corpus.passages import sentence_spans
 from cultureqa.index.lexical import tokenize
-
-# A sentence ends where passages.py says (. ! ? … before a capital), at a blank line, or at a
-# line break before a capital (lists, Factbook values); a line break inside a sentence
-# (hard-wrapped text) is not an end.
-_BREAK = re.compile(SENTENCE_END + r"|\n\s*\n\s*" + r"|\n(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
-
 
 # Words that say what kind of question it is, not what it is about (stemmed, as tokenize gives
 # them). BM25's stop list (Lucene's 33 words) keeps them; for picking a sentence they are noise.
@@ -65,22 +58,6 @@ class Span:
     score: float  # share of the question's weight the sentence covers, 0 to 1
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of `text`, white space around it left out."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in [*_BREAK.finditer(text), None]:
-        end = match.start() if match else len(text)
-        piece = text[start:end]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            spans.append((start + lead, start + lead + len(stripped)))
-        if match:
-            start = match.end()
-    return spans
-
-
 # Passages' sentences and words, tokenized once and kept for the passages asked about most: the
 # same passages come back for many questions, and tokenizing (regex, stop words, stemming) was
 # the largest cost of an ask after the model and the vector search. Bounded: a few MB at most.
@@ -110,17 +87,32 @@ def _share(wanted: set[str], present: frozenset[str], idf: Callable[[str], float
     return sum(idf(t) for t in wanted & present) / total
 
 
-def answer_span(text: str, best: Span) -> tuple[int, int]:
-    """The best sentence and the next one of its paragraph (of the passage, when the best one is
-    short): an answer often follows the sentence that repeats the question's words ("Markets ...
-    offer glimpses of informal commerce. Locals barter for goods")."""
+def joins_next(text: str) -> list[bool]:
+    """For each sentence of `text`, whether an answer that starts there also shows the next
+    one: when the two share a paragraph (a single line break after a full stop is a
+    hard-wrapped paragraph; without one it starts another list line), or when it is short (a
+    list line's label) and the next line follows. An answer often follows the sentence that
+    repeats the question's words ("Markets ... offer glimpses of informal commerce. Locals
+    barter for goods")."""
     spans = sentence_spans(text)
+    joined = []
     for (start, end), following in zip(spans, [*spans[1:], None], strict=True):
-        if start != best.start or following is None:
+        if following is None:
+            joined.append(False)
             continue
         short = len(text[start:end].split()) < SHORT_SENTENCE_WORDS
-        if short or "\n" not in text[end : following[0]]:
-            return start, following[1]
+        gap = text[end : following[0]]
+        wrapped = gap.count("\n") == 1 and text[end - 1] in '.!?…"”)'
+        joined.append(short or "\n" not in gap or wrapped)
+    return joined
+
+
+def answer_span(text: str, best: Span) -> tuple[int, int]:
+    """The sentence `best` and, where joins_next says so, the one after it."""
+    spans = sentence_spans(text)
+    for index, ((start, _), joined) in enumerate(zip(spans, joins_next(text), strict=True)):
+        if start == best.start and joined:
+            return start, spans[index + 1][1]
     return best.start, best.end
 
 
@@ -134,16 +126,15 @@ def sentence_words(question_tokens: Sequence[str], context: str = "") -> list[st
     return words
 
 
-def best_spans(
+def sentence_scores(
     question_tokens: Sequence[str],
     text: str,
     idf: Callable[[str], float],
-    limit: int = 1,
     *,
     context: str = "",
 ) -> list[Span]:
-    """The `limit` best-scoring sentences of `text`, in text order; the first sentence when
-    nothing matches (so a passage always says where to look).
+    """Every sentence of `text` (as corpus.passages.sentence_spans cuts it), in text order,
+    scored by the share of the question's words it holds: half weighted by IDF, half not.
 
     `context` is what the passage is about as a whole (its title and heading path): question
     words it holds say nothing about which sentence answers ("What is Israel's national
@@ -158,9 +149,20 @@ def best_spans(
         matched = present.intersection(weights)
         return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
 
-    scored = [
-        Span(start, end, score(present)) for start, end, present in _sentences_with_words(text)
-    ]
+    return [Span(start, end, score(present)) for start, end, present in _sentences_with_words(text)]
+
+
+def best_spans(
+    question_tokens: Sequence[str],
+    text: str,
+    idf: Callable[[str], float],
+    limit: int = 1,
+    *,
+    context: str = "",
+) -> list[Span]:
+    """The `limit` best-scoring sentences of `text` by sentence_scores, in text order; the
+    first sentence when nothing matches (so a passage always says where to look)."""
+    scored = sentence_scores(question_tokens, text, idf, context=context)
     if not scored:
         return []
     best = sorted(scored, key=lambda s: (-s.score, s.start))[:limit]

@@ -26,14 +26,17 @@ class Hit:
     score: float  # the retriever's ranking score: higher is better
     rank: int  # 1 is best
     similarity: float  # cosine similarity of question and passage, in [-1, 1]
+    row: int  # the passage's row in the index (its vector, its sentences)
 
 
 @dataclass(frozen=True)
 class Candidates:
     rows: np.ndarray  # passage rows, ascending
     similarity: np.ndarray  # cosine similarity with the question
+    sentence: np.ndarray  # the best cosine similarity of one of its sentences
     bm25: np.ndarray  # BM25 score
     named: np.ndarray  # True where the question names the passage's article
+    query_idf: float  # the sum of the question's distinct words' IDF
 
 
 class Retriever(Protocol):
@@ -58,7 +61,7 @@ class _Base:
     def _hits(self, rows: np.ndarray, scores: np.ndarray, query: Vectors) -> list[Hit]:
         sims = self._index.similarities(query, [int(r) for r in rows])
         return [
-            Hit(self._index.passages[int(row)], float(score), rank, float(sim))
+            Hit(self._index.passages[int(row)], float(score), rank, float(sim), int(row))
             for rank, (row, score, sim) in enumerate(zip(rows, scores, sims, strict=True), 1)
         ]
 
@@ -107,7 +110,9 @@ class HybridRetriever(_Base):
         self, question: str, query: Vectors, top_k: int, prefer: frozenset[str] = frozenset()
     ) -> list[Hit]:
         pool = self.candidates(question, query, prefer)
-        fused = fuse(pool.similarity, pool.bm25, pool.named, self.weights)
+        fused = fuse(
+            pool.similarity, pool.sentence, pool.bm25, pool.named, self.weights, pool.query_idf
+        )
         order = np.argsort(-fused, kind="stable")[:top_k]
         return [
             Hit(
@@ -115,6 +120,7 @@ class HybridRetriever(_Base):
                 float(fused[i]),
                 rank,
                 float(pool.similarity[i]),
+                int(pool.rows[i]),
             )
             for rank, i in enumerate(order, 1)
         ]
@@ -138,7 +144,28 @@ class HybridRetriever(_Base):
         )
         sims = self._index.similarities(query, [int(r) for r in pool])
         is_named = np.isin(pool, np.asarray(named, dtype=np.int64))
-        return Candidates(pool, sims, lexical[pool], is_named)
+        sentence = best_sentence_similarity(self._index, query, pool, sims)
+        query_idf = sum(self._index.lexical.term_idf(t) for t in set(tokens))
+        return Candidates(pool, sims, sentence, lexical[pool], is_named, query_idf)
+
+
+def best_sentence_similarity(
+    index: LoadedIndex, query: Vectors, rows: np.ndarray, fallback: np.ndarray
+) -> np.ndarray:
+    """For each passage row, the highest cosine similarity of one of its sentences with the
+    query (`fallback`, its own similarity, for a passage without sentences)."""
+    first = index.sentences.first
+    starts, stops = first[rows], first[rows + 1]
+    counts = stops - starts
+    if not len(rows) or not counts.any():
+        return np.asarray(fallback, dtype=np.float32)
+    picked = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    similarity = index.sentences.vectors[picked] @ np.asarray(query, dtype=np.float32).reshape(-1)
+    best = np.asarray(fallback, dtype=np.float32).copy()
+    offsets = np.cumsum(counts) - counts
+    has = counts > 0
+    best[has] = np.maximum.reduceat(similarity, offsets[has])
+    return best
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

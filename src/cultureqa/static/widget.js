@@ -17,6 +17,8 @@
   var TIMEOUT_MS = 30000;
   // Without the server's `answer` field, a top passage this dissimilar is not an answer.
   var MIN_SCORE = 0.2;
+  // Passages shown as related reading when there is no answer.
+  var RELATED_PASSAGES = 3;
   var RTL = ["ar", "he", "fa", "ur"];
 
   var STRINGS = {
@@ -34,7 +36,8 @@
       rate: "Was this answer helpful?", thanks: "Thanks for your feedback.",
       feedbackFailed: "Could not send your feedback.",
       newTab: "(opens in a new tab)", suggestions: "Suggested questions",
-      answer: "Answer: {text}", you: "You asked", passage: "Passage {n}"
+      answer: "Answer: {text}", you: "You asked", passage: "Passage {n}",
+      related: "Related reading (not an answer):", elsewhere: "None of the articles covers {places}."
     },
     fr: {
       open: "Poser une question", close: "Fermer la discussion", clear: "Nouvelle conversation",
@@ -50,7 +53,8 @@
       rate: "Cette réponse vous a-t-elle aidé ?", thanks: "Merci pour votre avis.",
       feedbackFailed: "Votre avis n’a pas pu être envoyé.",
       newTab: "(s’ouvre dans un nouvel onglet)", suggestions: "Questions suggérées",
-      answer: "Réponse : {text}", you: "Vous avez demandé", passage: "Passage {n}"
+      answer: "Réponse : {text}", you: "Vous avez demandé", passage: "Passage {n}",
+      related: "Lectures connexes (pas une réponse) :", elsewhere: "Aucun article ne traite de {places}."
     },
     es: {
       open: "Hacer una pregunta", close: "Cerrar el chat", clear: "Nueva conversación",
@@ -66,7 +70,8 @@
       rate: "¿Te ayudó esta respuesta?", thanks: "Gracias por tu opinión.",
       feedbackFailed: "No se pudo enviar tu opinión.",
       newTab: "(se abre en una pestaña nueva)", suggestions: "Preguntas sugeridas",
-      answer: "Respuesta: {text}", you: "Preguntaste", passage: "Pasaje {n}"
+      answer: "Respuesta: {text}", you: "Preguntaste", passage: "Pasaje {n}",
+      related: "Lecturas relacionadas (no es una respuesta):", elsewhere: "Ningún artículo trata sobre {places}."
     },
     de: {
       open: "Eine Frage stellen", close: "Chat schließen", clear: "Neues Gespräch",
@@ -82,7 +87,8 @@
       rate: "War diese Antwort hilfreich?", thanks: "Danke für Ihre Rückmeldung.",
       feedbackFailed: "Ihre Rückmeldung konnte nicht gesendet werden.",
       newTab: "(öffnet in einem neuen Tab)", suggestions: "Vorgeschlagene Fragen",
-      answer: "Antwort: {text}", you: "Sie fragten", passage: "Passage {n}"
+      answer: "Antwort: {text}", you: "Sie fragten", passage: "Passage {n}",
+      related: "Verwandte Lektüre (keine Antwort):", elsewhere: "Keiner der Artikel behandelt {places}."
     },
     ko: {
       open: "질문하기", close: "채팅 닫기", clear: "새 대화",
@@ -98,7 +104,8 @@
       rate: "이 답변이 도움이 되었나요?", thanks: "의견을 보내 주셔서 감사합니다.",
       feedbackFailed: "의견을 보내지 못했습니다.",
       newTab: "(새 탭에서 열림)", suggestions: "추천 질문",
-      answer: "답변: {text}", you: "질문", passage: "구절 {n}"
+      answer: "답변: {text}", you: "질문", passage: "구절 {n}",
+      related: "관련 읽을거리 (답변 아님):", elsewhere: "{places}에 대해 다루는 기사가 없습니다."
     },
     ar: {
       open: "اطرح سؤالًا", close: "إغلاق المحادثة", clear: "محادثة جديدة",
@@ -114,7 +121,8 @@
       rate: "هل كانت هذه الإجابة مفيدة؟", thanks: "شكرًا على رأيك.",
       feedbackFailed: "تعذّر إرسال رأيك.",
       newTab: "(يفتح في علامة تبويب جديدة)", suggestions: "أسئلة مقترحة",
-      answer: "الإجابة: {text}", you: "سألت", passage: "المقطع {n}"
+      answer: "الإجابة: {text}", you: "سألت", passage: "المقطع {n}",
+      related: "قراءات ذات صلة (ليست إجابة):", elsewhere: "لا تتناول أي مقالة {places}."
     }
   };
 
@@ -166,6 +174,7 @@
     ".cite-list,.more{list-style:none;margin:8px 0 0;padding:0;display:flex;flex-direction:column;gap:6px;}",
     ".more>li{border-top:1px solid var(--line);padding-top:8px;}",
     ".more p{margin:0 0 4px;white-space:pre-line;}",
+    ".related-heading{margin:8px 0 0;font-weight:600;}",
     "a{color:var(--link);text-decoration:underline;text-underline-offset:2px;}",
     ".cite{font-size:14px;}",
     ".num{font-weight:700;}",
@@ -523,7 +532,16 @@
 
   function answerText(response, t) {
     var shown = shownAnswer(response);
-    return shown ? shown.text : t.nothing;
+    return shown ? shown.text : noAnswerText(response, t);
+  }
+
+  /** Why there is no answer, in plain words: the places no article covers when the server says
+   * so (their names as it sends them), else "nothing relevant". */
+  function noAnswerText(response, t) {
+    var match = response && response.no_answer_code === "place_not_covered" &&
+      typeof response.no_answer_reason === "string" &&
+      /^no article here covers (.+?); the articles cover/.exec(response.no_answer_reason);
+    return match ? format(t.elsewhere, { places: match[1] }) + " " + t.nothing : t.nothing;
   }
 
   function errorText(error, t) {
@@ -586,7 +604,8 @@
     var response = turn.response || {};
     var shown = shownAnswer(response);
     if (!shown) {
-      reply.appendChild(el("p", { class: "nothing", text: t.nothing }));
+      reply.appendChild(el("p", { class: "nothing", text: noAnswerText(response, t), dir: "auto" }));
+      this.renderRelated(response, reply);
       return;
     }
     reply.appendChild(el("p", { class: "answer-text", text: shown.text, dir: "auto" }));
@@ -620,6 +639,25 @@
       reply.appendChild(list);
     }
     reply.appendChild(this.feedbackRow(turn, shown));
+  };
+
+  /** With no answer, the closest passages are still worth reading: listed under a heading that
+   * says they are not an answer. */
+  Chat.prototype.renderRelated = function (response, reply) {
+    var passages = (Array.isArray(response.passages) ? response.passages : []).filter(function (p) {
+      return p && typeof p.text === "string";
+    }).slice(0, RELATED_PASSAGES);
+    if (!passages.length) return;
+    var headingId = this.id + "-related-" + (this.relatedCount = (this.relatedCount || 0) + 1);
+    reply.appendChild(el("p", { class: "related-heading", id: headingId, text: this.t.related }));
+    var list = el("ol", { class: "more related", "aria-labelledby": headingId });
+    passages.forEach(function (passage, i) {
+      list.appendChild(el("li", {}, [
+        el("p", { text: passage.text, dir: "auto" }),
+        this.citationNode(i + 1, passage.citation)
+      ]));
+    }, this);
+    reply.appendChild(list);
   };
 
   Chat.prototype.feedbackRow = function (turn, shown) {
