@@ -203,3 +203,25 @@ def test_upload_size_limit(tmp_path: Path, app_client: AppClient) -> None:
     big = b"# Big\n\n" + b"word " * 100
     response = client.put("/admin/collections/c/articles/big.md", content=big, headers=AUTH)
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [
+        (
+            b'{"data": [{"title": "Lima", "paragraphs": [{"context": "Ceviche is raw fish."}]}]}',
+            201,
+        ),
+        (b'{"not": "an article"}', 422),
+        (b"{broken", 422),
+    ],
+)
+def test_json_articles_are_parsed_by_their_content(
+    client: TestClient, content: bytes, status: int
+) -> None:
+    # .json is a SQuAD file or a Factbook profile: the content says which (as the CLI reads it).
+    response = client.put(
+        "/admin/collections/course/articles/lima.json", content=content, headers=AUTH
+    )
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"

@@ -89,6 +89,11 @@ def parse_json(text: str, source: SourceFile) -> list[Article]:
     raise CorpusError("JSON that is neither a Factbook profile nor a SQuAD file")
 
 
+def parser_for(name: str) -> Parser:
+    """The parser of a format name from EXTENSIONS or FORMATS ("json": the content decides)."""
+    return parse_json if name == "json" else PARSERS[name]
+
+
 def read_text(path: Path) -> str:
     """The file as UTF-8 text; raises CorpusError for unreadable, binary or empty files."""
     try:
@@ -128,7 +133,7 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
         try:
             if name is None:
                 raise CorpusError(f"unsupported file type {path.suffix or '(none)'!r}")
-            parse = parse_json if name == "json" else PARSERS[name]
+            parse = parser_for(name)
             articles = parse(read_text(path), source)
             if not any(a.sections for a in articles):
                 raise CorpusError("no text found")

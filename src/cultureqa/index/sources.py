@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cultureqa.corpus.loader import EXTENSIONS, PARSERS, decode_text
+from cultureqa.corpus.loader import EXTENSIONS, decode_text, parser_for
 from cultureqa.corpus.source import SourceFile
 from cultureqa.errors import CorpusError, InvalidRequestError, NotFoundError
 from cultureqa.index.collections import sources_of
@@ -46,7 +46,7 @@ def store_article(settings: Settings, collection: str, file_name: str, data: byt
     path = article_path(settings, collection, file_name)
     try:
         text = decode_text(data)
-        articles = PARSERS[EXTENSIONS[path.suffix.lower()]](text, SourceFile.at(path))
+        articles = parser_for(EXTENSIONS[path.suffix.lower()])(text, SourceFile.at(path))
     except CorpusError as exc:
         raise InvalidRequestError(f"{file_name}: {exc.message}") from exc
     if not any(a.sections for a in articles):
