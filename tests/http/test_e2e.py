@@ -56,3 +56,24 @@ def test_serve_shuts_down_gracefully_on_sigterm(server: ServerProcess) -> None:
     log = server.log()
     assert "Application shutdown complete." in log
     assert "Finished server process" in log
+
+
+def test_forwarded_for_from_a_local_client_does_not_open_new_buckets(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told not to; with no trusted
+    # proxies configured, each made-up address would otherwise get a fresh bucket.
+    tmp = tmp_path_factory.mktemp("e2e-forwarded")
+    env = {"CULTUREQA_RATE_LIMIT_PER_MINUTE": "1", "CULTUREQA_RATE_LIMIT_BURST": "2"}
+    args = ["--index-dir", str(tmp / "index")]
+    with running_server(args, tmp / "server.log", cwd=REPO, env=env) as up:
+        statuses = [
+            httpx.post(
+                f"{up.url}/ask",
+                json={"question": "What is Hamhung known for?", "top_k": 1},
+                headers={"X-Forwarded-For": f"10.9.0.{n}"},
+                timeout=60,
+            ).status_code
+            for n in range(4)
+        ]
+    assert statuses == [200, 200, 429, 429]

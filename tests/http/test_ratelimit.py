@@ -207,3 +207,23 @@ def test_unsafe_limit_settings_are_refused(overrides: dict[str, object]) -> None
 
     with pytest.raises(ValidationError):
         Settings(**overrides)  # type: ignore[arg-type]
+
+
+def test_every_forwarded_for_header_is_read_not_only_the_first(
+    tmp_path: Path, app_client: AppClient
+) -> None:
+    # The client writes a header of its own; the trusted proxy adds another with the real
+    # address. Reading only the first would give each made-up address its own bucket.
+    settings = settings_for(
+        tmp_path, rate_limit_per_minute=1, rate_limit_burst=2, trusted_proxies=["10.0.0.1"]
+    )
+    client = _client(app_client, settings, client=("10.0.0.1", 5000))
+    statuses = [
+        client.post(
+            "/ask",
+            json=QUESTION,
+            headers=[("X-Forwarded-For", f"192.0.2.{n}"), ("X-Forwarded-For", "198.51.100.7")],
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]

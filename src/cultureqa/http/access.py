@@ -55,7 +55,10 @@ class AskGuard:
         if key is not None:
             return "key:" + hashlib.sha256(key).hexdigest()[:16]
         peer = request.client.host if request.client else None
-        return "ip:" + client_address(peer, request.headers.get("x-forwarded-for"), self._proxies)
+        # Every X-Forwarded-For header, in order: a proxy appends to the last one, so reading
+        # only the first would believe what the client wrote.
+        forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
+        return "ip:" + client_address(peer, forwarded, self._proxies)
 
     async def __call__(self, request: Request) -> None:
         if self.key_mode:

@@ -44,6 +44,10 @@ def serve(settings: Settings, overrides: dict[str, Any]) -> None:
         "port": settings.port,
         "log_level": settings.log_level,
         "access_log": False,
+        # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 and rewrite the client
+        # address before our rate limit sees it: a local client could then pick a fresh bucket
+        # per request. Forwarded headers are read by access.py, from trusted proxies only.
+        "proxy_headers": False,
     }
     if settings.workers == 1:
         uvicorn.run(create_app(settings, build_missing_index=True), **common)
