@@ -111,6 +111,9 @@ class BatchEmbedder:
         self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False
     ) -> Vectors:
         out = np.empty((len(texts), self._dimension), dtype=np.float32)
+        if len(texts) == 1:  # a question: no batching, no bar (a bar costs 0.4 ms)
+            out[:] = self._run([texts[0]])
+            return out
         with _bar(len(texts), progress) as bar:
             for rows in _batches(texts, batch_size):
                 out[rows] = self._run([texts[i] for i in rows])
