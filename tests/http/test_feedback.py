@@ -1,52 +1,46 @@
-"""The feedback store: one JSON object per line, whole lines even from many threads."""
+"""POST /feedback: rate limited with /ask, keyed in key mode, the Origin stored only when sane."""
 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
-import pytest
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
 
-from cultureqa.errors import FeedbackError
-from cultureqa.http.feedback import Feedback, FeedbackStore
-
-
-def test_appends_records_with_time(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "new" / "feedback.jsonl")
-    assert store.read() == []
-    store.append(Feedback(rating="up", question="Noodles? «ok»", passage_id="a#b"))
-    store.append(Feedback(rating="down", question="Why?", origin="https://x.example"))
-    records = store.read()
-    assert [r["rating"] for r in records] == ["up", "down"]
-    assert records[0]["question"] == "Noodles? «ok»"
-    assert records[0]["passage_id"] == "a#b"
-    assert records[1]["origin"] == "https://x.example"
-    assert all(str(r["at"]).endswith("Z") for r in records)
-    # Readable as plain text by the owner: UTF-8, not escaped.
-    assert "«ok»" in store.path.read_text(encoding="utf-8")
+VERDICT = {"rating": "up", "question": "What is Hamhung known for?"}
+KEY = "k" * 32
 
 
-def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
-    store = FeedbackStore(tmp_path / "feedback.jsonl")
-
-    def rate(n: int) -> None:
-        for i in range(50):
-            store.append(Feedback(rating="up", question=f"{n}-{i} " + "x" * 2000))
-
-    threads = [threading.Thread(target=rate, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    lines = store.path.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 400
-    assert len({json.loads(line)["question"] for line in lines}) == 400
+def test_feedback_shares_the_client_rate_with_ask(tmp_path: Path, app_client: AppClient) -> None:
+    settings = settings_for(
+        tmp_path, rate_limit_per_minute=1, rate_limit_burst=2, feedback_path=tmp_path / "f.jsonl"
+    )
+    publish(settings, FakeEmbedder(), "one")
+    client = app_client(settings)
+    assert client.post("/ask", json={"question": "food"}).status_code == 200
+    assert client.post("/feedback", json=VERDICT).status_code == 201
+    refused = client.post("/feedback", json=VERDICT)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
 
 
-def test_unwritable_store_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "feedback.jsonl").mkdir()
-    with pytest.raises(FeedbackError, match="could not store feedback") as error:
-        FeedbackStore(tmp_path / "feedback.jsonl").append(Feedback(rating="up", question="q"))
-    assert error.value.status == 500
-    assert error.value.hint is not None
+def test_key_mode_needs_a_key_for_feedback(tmp_path: Path, app_client: AppClient) -> None:
+    settings = settings_for(tmp_path, api_keys=[KEY], feedback_path=tmp_path / "f.jsonl")
+    publish(settings, FakeEmbedder(), "one")
+    client = app_client(settings)
+    assert client.post("/feedback", json=VERDICT).status_code == 401
+    keyed = client.post("/feedback", json=VERDICT, headers={"Authorization": f"Bearer {KEY}"})
+    assert keyed.status_code == 201
+
+
+def test_only_a_sane_origin_is_stored(tmp_path: Path, app_client: AppClient) -> None:
+    path = tmp_path / "f.jsonl"
+    settings = settings_for(tmp_path, feedback_path=path, rate_limit_per_minute=0)
+    publish(settings, FakeEmbedder(), "one")
+    client = app_client(settings)
+    for origin in ("https://moodle.example.edu", "https://x" + "y" * 60_000, "javascript:1"):
+        response = client.post("/feedback", json=VERDICT, headers={"Origin": origin})
+        assert response.status_code == 201
+    stored = [json.loads(line)["origin"] for line in path.read_text().splitlines()]
+    assert stored == ["https://moodle.example.edu", None, None]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from cultureqa.errors import InvalidRequestError
 from cultureqa.http.schemas import MAX_ARTICLE_ID_CHARS, AskRequest, AskResponse, ErrorResponse
-from cultureqa.http.state import LibraryDep, StateDep, get_state
+from cultureqa.http.state import LibraryDep, StateDep, check_access
 
 ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not JSON."},
@@ -29,11 +29,6 @@ ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def guard_ask(request: Request) -> None:
-    """Key mode's key check and the client's rate limit (access.AskGuard)."""
-    await (await get_state(request)).guard(request)
-
-
 router = APIRouter()
 
 
@@ -41,7 +36,7 @@ router = APIRouter()
     "/ask",
     response_model=AskResponse,
     responses=ASK_RESPONSES,
-    dependencies=[Depends(guard_ask)],
+    dependencies=[Depends(check_access)],
     summary="Ask a question",
     description="Retrieve the passages most relevant to the question, with citations.",
 )

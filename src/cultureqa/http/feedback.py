@@ -3,69 +3,16 @@ read."""
 
 from __future__ import annotations
 
-import json
-import threading
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal
+import re
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from cultureqa.errors import FeedbackError
+from cultureqa.http.feedback_store import Feedback, FeedbackStore
 from cultureqa.http.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+from cultureqa.http.state import check_access
 
-Rating = Literal["up", "down"]
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """One reader's verdict on one answer."""
-
-    rating: Rating
-    question: str
-    passage_id: str | None = None  # the passage shown as the answer
-    article_id: str | None = None
-    index_version: str | None = None
-    collection: str | None = None
-    origin: str | None = None  # the site the widget was embedded in, from the Origin header
-
-
-class FeedbackStore:
-    """Appends one JSON object per line: `{"at": ..., "rating": "up", "question": ...}`.
-
-    Appends from the server's threads are serialised by a lock, so lines never interleave.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def append(self, feedback: Feedback) -> dict[str, object]:
-        record: dict[str, object] = {
-            "at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            **asdict(feedback),
-        }
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-        try:
-            with self._lock:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(line)
-        except OSError as exc:
-            raise FeedbackError(
-                f"could not store feedback in {self.path}: {exc.strerror or exc}",
-                hint="check CULTUREQA_FEEDBACK_PATH and its directory's permissions",
-            ) from exc
-        return record
-
-    def read(self) -> list[dict[str, object]]:
-        """Every record so far, oldest first (an absent file is no feedback yet)."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+# An Origin header is scheme://host[:port]; anything else (or anything longer) is not stored.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]{1,253}$")
 
 
 router = APIRouter()
@@ -75,10 +22,14 @@ router = APIRouter()
     "/feedback",
     response_model=FeedbackResponse,
     status_code=201,
+    dependencies=[Depends(check_access)],
     responses={
         400: {"model": ErrorResponse, "description": "The body is not JSON."},
+        401: {"model": ErrorResponse, "description": "Key mode: no API key was sent."},
+        403: {"model": ErrorResponse, "description": "Key mode: the API key is wrong."},
         413: {"model": ErrorResponse, "description": "The body is too large."},
         422: {"model": ErrorResponse, "description": "A field is missing or wrong."},
+        429: {"model": ErrorResponse, "description": "Over the client's rate (shared with /ask)."},
     },
     summary="Thumbs up or down for an answer",
     description="Appends the verdict, with the time and the embedding site's origin, to the "
@@ -95,7 +46,12 @@ def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
             article_id=body.article_id,
             index_version=body.index_version,
             collection=body.collection,
-            origin=request.headers.get("origin"),
+            origin=sane_origin(request.headers.get("origin")),
         )
     )
     return FeedbackResponse(status="recorded")
+
+
+def sane_origin(origin: str | None) -> str | None:
+    """The Origin header when it looks like one (scheme, host, port), else None."""
+    return origin if origin and _ORIGIN.fullmatch(origin) else None

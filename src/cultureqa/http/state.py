@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from cultureqa.embedding.base import Embedder
 from cultureqa.errors import CultureQAError
 from cultureqa.http.access import AskGuard
-from cultureqa.http.feedback import FeedbackStore
+from cultureqa.http.feedback_store import FeedbackStore
 from cultureqa.http.gate import AskGate
 from cultureqa.http.metrics import ServiceMetrics
 from cultureqa.index.jobs import JobRunner
@@ -61,6 +61,12 @@ class AppState:
 async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.cultureqa
     return state
+
+
+async def check_access(request: Request) -> None:
+    """Key mode's key check and the client's rate limit (access.AskGuard), for /ask and for
+    /feedback: one budget per client."""
+    await (await get_state(request)).guard(request)
 
 
 async def get_settings(request: Request) -> Settings:
