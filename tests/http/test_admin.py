@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -225,3 +226,27 @@ def test_json_articles_are_parsed_by_their_content(
     )
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
+
+
+def test_an_upload_is_parsed_off_the_event_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release, order = threading.Event(), threading.Event(), []
+
+    def slow_store(*args: object) -> int:  # parsing a large page
+        started.set()
+        release.wait(timeout=10)
+        order.append("stored")
+        return 1
+
+    monkeypatch.setattr("cultureqa.http.admin.store_article", slow_store)
+    path = "/admin/collections/course/articles/big.md"
+    upload = threading.Thread(target=lambda: client.put(path, content=ARTICLE, headers=AUTH))
+    upload.start()
+    assert started.wait(timeout=10)
+    # Were the parse on the event loop, /health would wait for it (10 s), and come second.
+    assert client.get("/health").status_code == 200
+    order.append("health")
+    release.set()
+    upload.join(timeout=10)
+    assert order == ["health", "stored"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from cultureqa.errors import ForbiddenError, PayloadTooLargeError, UnauthorizedError
 from cultureqa.http.access import bearer_token, matching_key
@@ -77,7 +78,9 @@ async def put_article(
         data.extend(chunk)
         if len(data) > settings.max_upload_bytes:
             raise PayloadTooLargeError(f"article is larger than {settings.max_upload_bytes} bytes")
-    articles = store_article(settings, collection, file_name, bytes(data))
+    # Parsing a large page takes seconds: on a worker thread, never on the event loop, so that
+    # every other request (/health included) is still answered meanwhile.
+    articles = await run_in_threadpool(store_article, settings, collection, file_name, bytes(data))
     return StoredArticle(collection=collection, file=file_name, bytes=len(data), articles=articles)
 
 
