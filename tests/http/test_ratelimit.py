@@ -227,3 +227,25 @@ def test_every_forwarded_for_header_is_read_not_only_the_first(
         for n in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+def test_wrong_keys_are_guessed_no_faster_than_the_rate(
+    tmp_path: Path, app_client: AppClient
+) -> None:
+    settings = settings_for(
+        tmp_path,
+        api_keys=[API_KEY],
+        admin_keys=[ADMIN_KEY],
+        rate_limit_per_minute=1,
+        rate_limit_burst=2,
+    )
+    client = _client(app_client, settings)
+    wrong = {"Authorization": "Bearer " + "g" * 32}
+    assert client.post("/ask", json=QUESTION, headers=wrong).status_code == 403
+    assert client.get("/admin/collections", headers=wrong).status_code == 403
+    # The address's bucket is empty now: guessing, on either door, is refused for a while.
+    assert client.post("/ask", json=QUESTION, headers=wrong).status_code == 429
+    assert client.get("/admin/collections", headers=wrong).status_code == 429
+    # A valid key has its own bucket, untouched.
+    good = {"Authorization": f"Bearer {API_KEY}"}
+    assert client.post("/ask", json=QUESTION, headers=good).status_code == 200

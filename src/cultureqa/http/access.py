@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import NoReturn
 
 from fastapi import Request
 
@@ -54,6 +55,10 @@ class AskGuard:
         key = matching_key(bearer_token(request.headers.get("authorization")), self._keys)
         if key is not None:
             return "key:" + hashlib.sha256(key).hexdigest()[:16]
+        return self.address(request)
+
+    def address(self, request: Request) -> str:
+        """The client's address as a rate-limit identity."""
         peer = request.client.host if request.client else None
         # Every X-Forwarded-For header, in order: a proxy appends to the last one, so reading
         # only the first would believe what the client wrote.
@@ -68,5 +73,11 @@ class AskGuard:
                     "this server needs an API key for /ask: send 'Authorization: Bearer <key>'"
                 )
             if matching_key(token, self._keys) is None:
-                raise ForbiddenError("wrong API key")
+                self.refuse_key(request, "wrong API key")
         self.limiter.check(self.client(request))
+
+    def refuse_key(self, request: Request, message: str) -> NoReturn:
+        """A wrong key costs its sender's address a token, so keys are guessed no faster than
+        the rate allows: 429 once that bucket is empty, else 403."""
+        self.limiter.check(self.address(request))
+        raise ForbiddenError(message)

@@ -20,21 +20,23 @@ ADMIN_ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorResponse, "description": "The key is wrong, or the admin API is off."},
     404: {"model": ErrorResponse, "description": "No such article file or job."},
     422: {"model": ErrorResponse, "description": "A bad collection name, file name or article."},
+    429: {"model": ErrorResponse, "description": "Too many wrong keys from this address."},
 }
 
 
 async def require_admin_key(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, state: StateDep, authorization: Annotated[str | None, Header()] = None
 ) -> None:
-    """`Authorization: Bearer <key>`, compared in constant time with every configured key."""
+    """`Authorization: Bearer <key>`, compared in constant time with every configured key; a
+    wrong one costs its sender a token of the rate limit (access.AskGuard.refuse_key)."""
     token = bearer_token(authorization)
     if token is None:
         raise UnauthorizedError("send an admin key as 'Authorization: Bearer <key>'")
-    if not settings.admin_keys:
+    if not state.settings.admin_keys:
         raise ForbiddenError("the admin API is off: no admin keys are configured")
-    keys = [key.get_secret_value().encode() for key in settings.admin_keys]
+    keys = [key.get_secret_value().encode() for key in state.settings.admin_keys]
     if matching_key(token, keys) is None:
-        raise ForbiddenError("wrong admin key")
+        state.guard.refuse_key(request, "wrong admin key")
 
 
 router = APIRouter(
