@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from cultureqa.embedding.base import Embedder
 from cultureqa.settings import Settings
 from tests.conftest import AppClient
-from tests.helpers import ASK_RESPONSE_KEYS, CORPUS
+from tests.helpers import ASK_RESPONSE_KEYS, CORPUS, FakeEmbedder, publish, settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +144,16 @@ def test_missing_index_is_built_when_asked(
     settings = Settings(corpus_dir=CORPUS, index_dir=tmp_path / "built")
     built = app_client(settings, embedder=real_embedder, build_missing_index=True)
     assert built.get("/ready").json()["passages"] == 6
+
+
+def test_serving_without_a_corpus_serves_what_is_published(
+    tmp_path: Path, app_client: AppClient
+) -> None:
+    # `cultureqa serve` started outside the repository: no ./corpus to build from.
+    built_elsewhere = settings_for(tmp_path)
+    publish(built_elsewhere, FakeEmbedder(), "one")  # the default collection's index
+    settings = built_elsewhere.model_copy(update={"corpus_dir": tmp_path / "no-such-corpus"})
+    client = app_client(settings, build_missing_index=True)
+    assert client.get("/ready").status_code == 200
+    assert client.post("/ask", json={"question": "food"}).status_code == 200
+    assert not (tmp_path / "no-such-corpus").exists()

@@ -71,8 +71,18 @@ def ingest_collection(
 
 
 def ensure_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> None:
-    """Build the default collection from `settings.corpus_dir` when it is missing or stale."""
+    """Build the default collection from `settings.corpus_dir` when it is missing or stale.
+    Without a corpus directory (a server started elsewhere than the repository) there is
+    nothing to build from: the collections already published are served as they are."""
     index_dir = index_dir_of(settings, settings.default_collection)
+    if not settings.corpus_dir.exists():
+        log.warning(
+            "No corpus at %s: the default collection is not built from it; serving the "
+            "collections already published in %s",
+            settings.corpus_dir,
+            settings.index_dir,
+        )
+        return
     reason = staleness(index_dir, [settings.corpus_dir], embedder)
     if reason is None:
         return
