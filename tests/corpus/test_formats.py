@@ -132,3 +132,19 @@ def test_deeply_nested_inputs_are_refused_not_crashed() -> None:
         PARSERS["markdown"]("---\ntitle: " + "[" * 5000 + "\n---\n# T\n\nText.\n", source)
     with pytest.raises(CorpusError, match="longer than 20000"):
         PARSERS["markdown"]("---\ntitle: " + "x" * 30_000 + "\n---\n# T\n\nText.\n", source)
+
+
+def test_front_matter_aliases_are_refused_not_expanded(tmp_path: Path) -> None:
+    # "Billion laughs": 7 levels of 10 aliases, 444 bytes, expand to 10 million strings.
+    levels = ['a0: &a0 ["lol"]'] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 8)
+    ]
+    bomb = "---\n" + "\n".join(levels) + "\n---\n# Title\n\nText.\n"
+    (tmp_path / "bomb.md").write_text(bomb, encoding="utf-8")
+    (tmp_path / "fine.md").write_text(
+        "---\nid: fine\nplace: Lima\ntags: [food, music]\n---\n# Fine\n\nText.\n", encoding="utf-8"
+    )
+    corpus = load_corpus([tmp_path])
+    assert [a.id for a in corpus.articles] == ["fine"]
+    [skipped] = corpus.skipped
+    assert "aliases" in skipped.reason
