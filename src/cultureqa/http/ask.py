@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from cultureqa.errors import InvalidRequestError
-from cultureqa.http.schemas import MAX_ARTICLE_ID_CHARS, AskRequest, AskResponse, ErrorResponse
+from cultureqa.http.schemas import (
+    ACCESS_ERRORS,
+    MAX_ARTICLE_ID_CHARS,
+    AskRequest,
+    AskResponse,
+    error_responses,
+)
 from cultureqa.http.state import LibraryDep, StateDep, check_access
 
-ASK_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse, "description": "The body is not JSON."},
-    # The limits, the rate limit and key mode (gate.py, access.py, middleware/body_limit.py).
-    401: {"model": ErrorResponse, "description": "Key mode: no API key was sent."},
-    403: {"model": ErrorResponse, "description": "Key mode: the API key is wrong."},
-    404: {"model": ErrorResponse, "description": "No collection of that name."},
-    413: {"model": ErrorResponse, "description": "The body is over the size limit."},
-    422: {"model": ErrorResponse, "description": "The question or top_k is not acceptable."},
-    429: {"model": ErrorResponse, "description": "Over the client's rate; see Retry-After."},
-    503: {
-        "model": ErrorResponse,
-        "description": "No index is loaded, or the server is busy (code 'overloaded', with "
-        "Retry-After); the message says which.",
-    },
-    504: {"model": ErrorResponse, "description": "Not answered within the time budget."},
+ASK_RESPONSES = {
+    **ACCESS_ERRORS,
+    **error_responses(
+        {
+            404: "No collection of that name.",
+            422: "The question or top_k is not acceptable.",
+            503: "No index is loaded, or the server is busy (code 'overloaded', with "
+            "Retry-After); the message says which.",
+            504: "Not answered within the time budget.",
+        }
+    ),
 }
-
 
 router = APIRouter()
 

@@ -8,7 +8,12 @@ import re
 from fastapi import APIRouter, Depends, Request
 
 from cultureqa.http.feedback_store import Feedback, FeedbackStore
-from cultureqa.http.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+from cultureqa.http.schemas import (
+    ACCESS_ERRORS,
+    FeedbackRequest,
+    FeedbackResponse,
+    error_responses,
+)
 from cultureqa.http.state import check_access
 
 # An Origin header is scheme://host[:port]; anything else (or anything longer) is not stored.
@@ -23,14 +28,7 @@ router = APIRouter()
     response_model=FeedbackResponse,
     status_code=201,
     dependencies=[Depends(check_access)],
-    responses={
-        400: {"model": ErrorResponse, "description": "The body is not JSON."},
-        401: {"model": ErrorResponse, "description": "Key mode: no API key was sent."},
-        403: {"model": ErrorResponse, "description": "Key mode: the API key is wrong."},
-        413: {"model": ErrorResponse, "description": "The body is too large."},
-        422: {"model": ErrorResponse, "description": "A field is missing or wrong."},
-        429: {"model": ErrorResponse, "description": "Over the client's rate (shared with /ask)."},
-    },
+    responses={**ACCESS_ERRORS, **error_responses({422: "A field is missing or wrong."})},
     summary="Thumbs up or down for an answer",
     description="Appends the verdict, with the time and the embedding site's origin, to the "
     "JSON Lines file named by CULTUREQA_FEEDBACK_PATH.",

@@ -278,3 +278,23 @@ class FeedbackRequest(BaseModel):
 
 class FeedbackResponse(BaseModel):
     status: Literal["recorded"]
+
+
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` for error statuses (status: description), each the one error shape."""
+    return {
+        status: {"model": ErrorResponse, "description": text}
+        for status, text in descriptions.items()
+    }
+
+
+# What checking the key (key mode), the body's size and the client's rate adds to a route.
+ACCESS_ERRORS = error_responses(
+    {
+        400: "The body is not JSON.",
+        401: "Key mode: no API key was sent.",
+        403: "Key mode: the API key is wrong.",
+        413: "The body is over the size limit.",
+        429: "Over the client's rate (/ask and /feedback share it); see Retry-After.",
+    }
+)
