@@ -14,9 +14,9 @@ import logging
 from pathlib import Path
 
 from cultureqa.embedding.base import Embedder
-from cultureqa.errors import InvalidRequestError
+from cultureqa.errors import CorpusError, IndexUnavailableError, InvalidRequestError
 from cultureqa.index.ingest import IngestReport, ProgressCallback, ingest, staleness
-from cultureqa.index.store import LoadedIndex, current_version, load_index
+from cultureqa.index.store import LoadedIndex, current_version, load_index, read_manifest
 from cultureqa.settings import COLLECTION_NAME_RULE, Settings, is_collection_name
 
 log = logging.getLogger("cultureqa")
@@ -50,6 +50,36 @@ def published_collections(settings: Settings) -> list[str]:
     )
 
 
+def recorded_sources(settings: Settings, collection: str) -> list[Path]:
+    """The sources the collection's current version was built from, as its manifest records
+    them (absolute paths since format 3); [] when it has no index."""
+    try:
+        manifest = read_manifest(index_dir_of(settings, collection), check_format=False)
+    except IndexUnavailableError:
+        return []
+    return [Path(source) for source in manifest.sources]
+
+
+def sources_to_read(settings: Settings, collection: str) -> list[Path]:
+    """What re-indexing a collection reads: its own articles directory, and every other source
+    its current version was built from (a `cultureqa ingest DIR --collection NAME`), so that
+    re-indexing never drops articles silently. A recorded source that is gone is an error,
+    not a reason to publish without it."""
+    own = sources_of(settings, collection)
+    sources = [own]
+    for source in recorded_sources(settings, collection):
+        if source.resolve() == own.resolve() or source in sources:
+            continue
+        if not source.exists():
+            raise CorpusError(
+                f"collection {collection!r} was built from {source}, which is gone",
+                hint="restore it, or rebuild the collection with `cultureqa ingest` from what "
+                "it should hold now",
+            )
+        sources.append(source)
+    return sources
+
+
 def ingest_collection(
     settings: Settings,
     embedder: Embedder,
@@ -58,10 +88,15 @@ def ingest_collection(
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Re-ingest a collection from its own articles directory (corpus_dir for the default)."""
+    """Re-ingest a collection from its own articles directory (corpus_dir for the default) and
+    the other sources it was built from."""
     name = collection or settings.default_collection
+    sources = sources_to_read(settings, name)
+    own = sources[0]
+    if not own.exists() and len(sources) > 1:
+        sources = sources[1:]  # built from elsewhere only: nothing of its own to read
     return ingest(
-        [sources_of(settings, name)],
+        sources,
         index_dir_of(settings, name),
         embedder,
         batch_size=settings.batch_size,
@@ -72,9 +107,23 @@ def ingest_collection(
 
 def ensure_index(settings: Settings, embedder: Embedder, *, progress: bool = False) -> None:
     """Build the default collection from `settings.corpus_dir` when it is missing or stale.
-    Without a corpus directory (a server started elsewhere than the repository) there is
-    nothing to build from: the collections already published are served as they are."""
+
+    A default collection built from other sources (`cultureqa ingest DIR`) is never replaced
+    by the corpus directory's articles: it is served as it is, and the log says so. Without a
+    corpus directory (a server started elsewhere than the repository) there is nothing to
+    build from: the collections already published are served as they are."""
     index_dir = index_dir_of(settings, settings.default_collection)
+    recorded = recorded_sources(settings, settings.default_collection)
+    corpus = settings.corpus_dir.resolve()
+    if recorded and any(source.resolve() != corpus for source in recorded):
+        log.warning(
+            "The default collection in %s was built from %s, not from %s: serving it as it "
+            "is (rebuild it with `cultureqa ingest`)",
+            index_dir,
+            ", ".join(map(str, recorded)),
+            settings.corpus_dir,
+        )
+        return
     if not settings.corpus_dir.exists():
         log.warning(
             "No corpus at %s: the default collection is not built from it; serving the "

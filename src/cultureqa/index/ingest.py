@@ -213,7 +213,9 @@ def ingest(
         corpus.articles,
         index_dir,
         embedder,
-        sources=[str(s) for s in sources],
+        # Absolute: the collection remembers where its articles came from, wherever the
+        # command that re-reads them runs (collections.recorded_sources).
+        sources=[str(s.resolve()) for s in sources],
         fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
         skipped=corpus.skipped,
         empty_reason=f"no passages found in {', '.join(map(str, sources))} ({reasons})",
