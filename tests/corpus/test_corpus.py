@@ -191,3 +191,37 @@ def test_loader_missing_source(tmp_path: Path) -> None:
 def test_loader_unknown_format() -> None:
     with pytest.raises(CorpusError, match="unknown format 'docx'"):
         load_corpus([CORPUS], "docx")
+
+
+LINKS = " ".join(f"Country{i} culture" for i in range(20))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Saved without a single blank line.
+        "Culture of Lima\nHome / Lima culture\nFood\nCeviche is raw fish cured in lime.\n"
+        "Music\nMarinera is danced with handkerchiefs.\n" + LINKS + "\n",
+        # Blank lines between sections, but each heading glued to its paragraph.
+        "Culture of Lima\n\nHome / Lima culture\n\nFood\nCeviche is raw fish cured in lime.\n\n"
+        "Music\nMarinera is danced with handkerchiefs.\n\n" + LINKS + "\n",
+    ],
+)
+def test_plain_text_without_blank_lines_keeps_its_structure(text: str) -> None:
+    [article] = parse_text(text, SourceFile(Path("lima.txt"), "lima.txt"))
+    assert article.title == "Culture of Lima"
+    assert [(s.headings, [p.text for p in s.paragraphs]) for s in article.sections] == [
+        (("Food",), ["Ceviche is raw fish cured in lime."]),
+        (("Music",), ["Marinera is danced with handkerchiefs."]),
+    ]
+
+
+def test_a_hard_wrapped_paragraph_is_not_taken_for_a_glued_heading() -> None:
+    text = (
+        "Culture of Lima\n\nThe old centre of Lima is built around\n"
+        "a square where the cathedral stands. Processions start there.\n"
+    )
+    [article] = parse_text(text, SourceFile(Path("lima.txt"), "lima.txt"))
+    [section] = article.sections
+    assert section.headings == ()
+    assert section.paragraphs[0].text.startswith("The old centre of Lima is built around\n")

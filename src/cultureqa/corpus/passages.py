@@ -17,7 +17,7 @@ from cultureqa.corpus.model import Article, Section
 TokenCounter = Callable[[str], int]
 
 # Bump when the way passages are cut changes: an index built otherwise is then stale.
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2  # 2: plain text read without blank lines (corpus/text.py)
 
 # Where a sentence ends: after . ! ? … (and any closing quotes or brackets), at white space
 # before a capital or a digit (and any opening quote or bracket). highlight.py adds line breaks.

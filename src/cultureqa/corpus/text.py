@@ -7,6 +7,10 @@ The rules, in order, for each blank-line-separated block:
 - a single short line with no closing punctuation, followed by more text, is a heading;
 - everything else is a paragraph, kept exactly as written.
 
+Pages saved without blank lines are read as the page meant them: a text with no blank line
+between its lines is read line by line, and a short heading-like line glued to the paragraph
+under it (the next line ends a sentence) is a heading and a paragraph.
+
 Heading levels are inferred: a heading followed directly by another heading opens a chapter,
 and the headings after it are its sub-sections until the next chapter opens. Text cannot say
 when a chapter closes, so a later top-level section with no sub-sections of its own is read as
@@ -22,6 +26,11 @@ from cultureqa.corpus.model import Article, Paragraph, build_sections, slugify
 from cultureqa.corpus.source import SourceFile
 
 MAX_HEADING_WORDS = 14
+# A heading glued to its paragraph is told from the first line of a hard-wrapped paragraph by
+# being short: at most this many words, and at most this share of the next line's length
+# (hard-wrapped lines are of like length).
+MAX_GLUED_HEADING_WORDS = 8
+MAX_GLUED_HEADING_SHARE = 0.5
 MIN_LINK_LIST_WORDS = 25
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(\s|$)")
 _BREADCRUMB = re.compile(r"^\s*(home|start|main page)\s*[/›>»|]", re.IGNORECASE)
@@ -51,8 +60,34 @@ def _is_title_line(block: str) -> bool:
     return "\n" not in block and len(block.split()) <= 30 and not block.rstrip().endswith(".")
 
 
+def unglued(blocks: list[Paragraph]) -> list[Paragraph]:
+    """The blocks with lines that were not separated by blank lines told apart (see above)."""
+    if len(blocks) == 1 and blocks[0].text.count("\n") >= 2:
+        only = blocks[0]
+        return [
+            Paragraph(line, only.line + i)
+            for i, line in enumerate(only.text.split("\n"))
+            if line.strip()
+        ]
+    out: list[Paragraph] = []
+    for block in blocks:
+        first, glued, rest = block.text.partition("\n")
+        next_line = rest.split("\n", 1)[0]
+        if (
+            glued
+            and is_heading_line(first)
+            and len(first.split()) <= MAX_GLUED_HEADING_WORDS
+            and len(first) <= MAX_GLUED_HEADING_SHARE * len(next_line)
+            and _SENTENCE_END.search(next_line + " ")
+        ):
+            out += [Paragraph(first, block.line), Paragraph(rest, block.line + 1)]
+        else:
+            out.append(block)
+    return out
+
+
 def parse_text(text: str, source: SourceFile) -> list[Article]:
-    raw = split_blocks(text)
+    raw = unglued(split_blocks(text))
     title = source.path.stem
     if raw and _is_title_line(raw[0].text):
         title = raw.pop(0).text.strip()
