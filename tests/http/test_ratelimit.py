@@ -249,3 +249,34 @@ def test_wrong_keys_are_guessed_no_faster_than_the_rate(
     # A valid key has its own bucket, untouched.
     good = {"Authorization": f"Bearer {API_KEY}"}
     assert client.post("/ask", json=QUESTION, headers=good).status_code == 200
+
+
+def test_key_mode_keeps_articles_and_collection_names_for_key_holders(
+    tmp_path: Path, app_client: AppClient
+) -> None:
+    settings = settings_for(tmp_path, api_keys=[API_KEY], admin_keys=[ADMIN_KEY])
+    client = _client(app_client, settings)
+    key = {"Authorization": f"Bearer {API_KEY}"}
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    # Whole articles: no more public than the answers that quote them.
+    assert client.get("/articles/city0").status_code == 401
+    assert client.get("/articles/city0", headers=key).status_code == 200
+    # No collection names for whoever asks: not in errors, not on /ready.
+    unknown = client.post("/ask", json={**QUESTION, "collection": "secret"}, headers=key)
+    assert unknown.status_code == 404
+    assert "known collections" not in unknown.json()["error"]["message"]
+    ready = client.get("/ready")
+    assert ready.status_code == 200 and ready.json()["collections"] == []
+    # The metrics name every collection: an admin key is needed for them.
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=key).status_code == 403
+    assert client.get("/metrics", headers=admin).status_code == 200
+
+
+def test_public_mode_still_names_the_collections(tmp_path: Path, app_client: AppClient) -> None:
+    client = _client(app_client, settings_for(tmp_path))
+    unknown = client.post("/ask", json={**QUESTION, "collection": "secret"})
+    assert "known collections: default" in unknown.json()["error"]["message"]
+    assert [c["name"] for c in client.get("/ready").json()["collections"]] == ["default"]
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/articles/city0").status_code == 200

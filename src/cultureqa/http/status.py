@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from cultureqa.errors import CultureQAError
+from cultureqa.http.admin import require_admin_key
 from cultureqa.http.metrics import CONTENT_TYPE
 from cultureqa.http.schemas import CollectionOut, HealthResponse, ReadyResponse
 from cultureqa.http.state import StateDep
@@ -32,7 +33,9 @@ def ready(state: StateDep) -> Any:
         return JSONResponse(
             ReadyResponse(status="starting", reason="starting").model_dump(), status_code=503
         )
-    collections = [CollectionOut.from_status(s) for s in library.status()]
+    # Key mode: the collections' names and sizes are not for anyone who can reach /ready.
+    key_mode = bool(state.settings.api_keys)
+    collections = [] if key_mode else [CollectionOut.from_status(s) for s in library.status()]
     try:
         manifest = library.answerer().index.manifest
     except CultureQAError as exc:
@@ -56,5 +59,8 @@ metrics_router = APIRouter()
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Metrics."}},
 )
-def prometheus_metrics(state: StateDep) -> Response:
+async def prometheus_metrics(request: Request, state: StateDep) -> Response:
+    """Key mode: the metrics name every collection, so they need an admin key."""
+    if state.settings.api_keys:
+        await require_admin_key(request, state, request.headers.get("authorization"))
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)

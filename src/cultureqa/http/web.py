@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cultureqa.http.articles import find_article
@@ -19,7 +19,7 @@ from cultureqa.http.pages import (
     render_embed,
     render_not_found,
 )
-from cultureqa.http.state import PageAnswererDep, SettingsDep
+from cultureqa.http.state import PageAnswererDep, SettingsDep, check_access
 
 # The only files /static/ serves, with their media types: nothing else in the package leaks.
 STATIC_FILES = {
@@ -64,7 +64,10 @@ def static(name: str) -> Response:
     return _static(name)
 
 
-@router.get("/articles/{article_id}", response_class=HTMLResponse)
+# Key mode: whole articles are no more public than the answers quoting them.
+@router.get(
+    "/articles/{article_id}", response_class=HTMLResponse, dependencies=[Depends(check_access)]
+)
 def article(article_id: str, answerer: PageAnswererDep) -> HTMLResponse:
     # No index loaded: the answerer dependency raises the 503 the error handler explains.
     found = find_article(answerer.index.passages, article_id)

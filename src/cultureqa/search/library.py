@@ -152,6 +152,8 @@ class Library:
         live = self._collections.get(name)
         if live is None:
             known = ", ".join(self.names()) or "none"
+            if self._settings.api_keys:  # key mode: collection names are not for anyone asking
+                raise UnknownCollectionError(f"unknown collection {name!r}")
             raise UnknownCollectionError(f"unknown collection {name!r}; known collections: {known}")
         if live.answerer is None:
             raise live.error or IndexUnavailableError("the index is not loaded", hint=BUILD_HINT)
