@@ -75,18 +75,6 @@ def _sentences_with_words(text: str) -> tuple[tuple[int, int, frozenset[str]], .
     return tuple((a, b, frozenset(tokenize(text[a:b]))) for a, b in sentence_spans(text))
 
 
-def coverage(question_tokens: Sequence[str], text: str, idf: Callable[[str], float]) -> float:
-    """Share of the question's IDF weight whose words occur in `text` (0 to 1)."""
-    return _share(set(question_tokens), words_of(text), idf)
-
-
-def _share(wanted: set[str], present: frozenset[str], idf: Callable[[str], float]) -> float:
-    total = sum(idf(t) for t in wanted)
-    if total <= 0:
-        return 0.0
-    return sum(idf(t) for t in wanted & present) / total
-
-
 def joins_next(text: str) -> list[bool]:
     """For each sentence of `text`, whether an answer that starts there also shows the next
     one: when the two share a paragraph (a single line break after a full stop is a
@@ -118,7 +106,7 @@ def answer_span(text: str, best: Span) -> tuple[int, int]:
 
 def sentence_words(question_tokens: Sequence[str], context: str = "") -> list[str]:
     """The question's words that can tell one sentence of a passage from another: not the
-    question-form words, not the words of the passage's `context` (see best_spans)."""
+    question-form words, not the words of the passage's `context` (see sentence_scores)."""
     words = [t for t in question_tokens if t not in QUESTION_WORDS] or list(question_tokens)
     if context:
         known = words_of(context)
@@ -150,20 +138,3 @@ def sentence_scores(
         return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
 
     return [Span(start, end, score(present)) for start, end, present in _sentences_with_words(text)]
-
-
-def best_spans(
-    question_tokens: Sequence[str],
-    text: str,
-    idf: Callable[[str], float],
-    limit: int = 1,
-    *,
-    context: str = "",
-) -> list[Span]:
-    """The `limit` best-scoring sentences of `text` by sentence_scores, in text order; the
-    first sentence when nothing matches (so a passage always says where to look)."""
-    scored = sentence_scores(question_tokens, text, idf, context=context)
-    if not scored:
-        return []
-    best = sorted(scored, key=lambda s: (-s.score, s.start))[:limit]
-    return sorted(best, key=lambda s: s.start)
