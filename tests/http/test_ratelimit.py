@@ -280,3 +280,11 @@ def test_public_mode_still_names_the_collections(tmp_path: Path, app_client: App
     assert [c["name"] for c in client.get("/ready").json()["collections"]] == ["default"]
     assert client.get("/metrics").status_code == 200
     assert client.get("/articles/city0").status_code == 200
+
+
+def test_article_pages_do_not_spend_the_ask_budget(tmp_path: Path, app_client: AppClient) -> None:
+    client = _client(
+        app_client, settings_for(tmp_path, rate_limit_per_minute=1, rate_limit_burst=1)
+    )
+    assert [client.get("/articles/city0").status_code for _ in range(3)] == [200, 200, 200]
+    assert client.post("/ask", json=QUESTION).status_code == 200

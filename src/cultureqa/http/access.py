@@ -66,15 +66,20 @@ class AskGuard:
         return "ip:" + client_address(peer, forwarded, self._proxies)
 
     async def __call__(self, request: Request) -> None:
-        if self.key_mode:
-            token = bearer_token(request.headers.get("authorization"))
-            if token is None:
-                raise UnauthorizedError(
-                    "this server needs an API key for /ask: send 'Authorization: Bearer <key>'"
-                )
-            if matching_key(token, self._keys) is None:
-                self.refuse_key(request, "wrong API key")
+        self.check_key(request)
         self.limiter.check(self.client(request))
+
+    def check_key(self, request: Request) -> None:
+        """Key mode: 401 without an API key, 403 (refuse_key) with a wrong one."""
+        if not self.key_mode:
+            return
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None:
+            raise UnauthorizedError(
+                "this server needs an API key: send 'Authorization: Bearer <key>'"
+            )
+        if matching_key(token, self._keys) is None:
+            self.refuse_key(request, "wrong API key")
 
     def refuse_key(self, request: Request, message: str) -> NoReturn:
         """A wrong key costs its sender's address a token, so keys are guessed no faster than

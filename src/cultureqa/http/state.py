@@ -69,6 +69,11 @@ async def check_access(request: Request) -> None:
     await (await get_state(request)).guard(request)
 
 
+async def check_key(request: Request) -> None:
+    """Key mode's key check alone, without the rate limit: for pages such as /articles."""
+    (await get_state(request)).guard.check_key(request)
+
+
 async def get_settings(request: Request) -> Settings:
     return (await get_state(request)).settings
 

@@ -19,7 +19,7 @@ from cultureqa.http.pages import (
     render_embed,
     render_not_found,
 )
-from cultureqa.http.state import PageAnswererDep, SettingsDep, check_access
+from cultureqa.http.state import PageAnswererDep, SettingsDep, check_key
 
 # The only files /static/ serves, with their media types: nothing else in the package leaks.
 STATIC_FILES = {
@@ -66,7 +66,7 @@ def static(name: str) -> Response:
 
 # Key mode: whole articles are no more public than the answers quoting them.
 @router.get(
-    "/articles/{article_id}", response_class=HTMLResponse, dependencies=[Depends(check_access)]
+    "/articles/{article_id}", response_class=HTMLResponse, dependencies=[Depends(check_key)]
 )
 def article(article_id: str, answerer: PageAnswererDep) -> HTMLResponse:
     # No index loaded: the answerer dependency raises the 503 the error handler explains.
