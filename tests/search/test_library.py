@@ -74,9 +74,10 @@ from tests.helpers import FakeEmbedder
 
 class Slow(FakeEmbedder):
     def embed(self, texts, *, batch_size=64, progress=False):
-        time.sleep(0.002 * len(texts))
+        time.sleep(0.01 * len(texts))
         return super().embed(texts)
 
+print("imported", flush=True)  # the parent's clock starts here, not at interpreter start-up
 ingest([Path(sys.argv[1])], Path(sys.argv[2]), Slow())
 """
 
@@ -92,10 +93,17 @@ def test_ingest_killed_at_random_moments_never_breaks_the_index(tmp_path: Path) 
         process = subprocess.Popen(
             [sys.executable, "-c", KILLED_INGEST, str(settings.corpus_dir), str(index_dir)],
             cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(rng.uniform(0.2, 1.6))
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "imported"
+        # Embedding 120 passages sleeps 1.2 s: most moments fall inside the build, some
+        # late ones land while the new version is written and published.
+        time.sleep(rng.uniform(0.0, 1.6))
         process.send_signal(signal.SIGKILL)
         process.wait()
+        process.stdout.close()
         if process.returncode == -signal.SIGKILL:
             killed_mid_build += 1
         version = current_version(index_dir)
