@@ -19,6 +19,7 @@ from cultureqa.http.docs import docs_routes
 from cultureqa.http.errors import EXCEPTION_HANDLERS
 from cultureqa.http.middleware.body_limit import BodyLimitMiddleware
 from cultureqa.http.middleware.cors import cors_middleware
+from cultureqa.http.middleware.head import HeadMiddleware
 from cultureqa.http.middleware.request import RequestMiddleware
 from cultureqa.http.state import AppState
 from cultureqa.index.collections import ensure_index
@@ -75,6 +76,7 @@ def create_app(
                 max_admin_bytes=settings.max_upload_bytes,
             ),
             cors_middleware(settings.cors_origins),
+            Middleware(HeadMiddleware),
         ],
     )
     app.state.cultureqa = state

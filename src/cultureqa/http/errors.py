@@ -74,6 +74,8 @@ def allowed_methods(request: Request) -> str:
         match, _ = route.matches(request.scope)
         if match != Match.NONE:
             methods |= getattr(route, "methods", None) or set()
+    if "GET" in methods:
+        methods.add("HEAD")  # middleware/head.py answers HEAD wherever GET is
     return ", ".join(sorted(methods))
 
 

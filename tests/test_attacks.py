@@ -1,0 +1,56 @@
+"""The red-team cases of issue 13, each reproduced through the real app: what an attacker (or a
+confused client) tried, and what the server must answer now. Earlier fixes of the same issue
+have their regression tests beside the code they cover (test_ratelimit.py, test_feedback.py,
+test_admin.py, test_e2e.py); the ones here were red on 2ad84a3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cultureqa.settings import Settings
+from tests.conftest import AppClient
+from tests.helpers import FakeEmbedder, publish, settings_for
+
+ADMIN_KEY = "a" * 32
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return settings_for(tmp_path, collections_dir=tmp_path / "collections", admin_keys=[ADMIN_KEY])
+
+
+@pytest.fixture
+def client(settings: Settings, app_client: AppClient) -> TestClient:
+    publish(settings, FakeEmbedder(), "one")
+    return app_client(settings)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/embed", "/widget.js", "/static/page.css", "/articles/city0", "/health"]
+)
+def test_head_is_answered_wherever_get_is(client: TestClient, path: str) -> None:
+    got = client.get(path)
+    head = client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("PUT", "/ask", "POST"), ("HEAD", "/ask", "POST"), ("DELETE", "/health", "GET, HEAD")],
+)
+def test_a_wrong_method_is_a_405_that_says_what_is_allowed(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allow
+    if method != "HEAD":
+        assert response.json()["error"]["code"] == "method_not_allowed"
