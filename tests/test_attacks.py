@@ -54,3 +54,21 @@ def test_a_wrong_method_is_a_405_that_says_what_is_allowed(
     assert response.headers["Allow"] == allow
     if method != "HEAD":
         assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "question", ["\x00", "\x00\x00\x00", "\u200b\u200b", " \u200b\u200d ", "\ufeff", "\x1b\x07"]
+)
+def test_a_question_of_only_invisible_characters_is_a_422(
+    client: TestClient, question: str
+) -> None:
+    response = client.post("/ask", json={"question": question})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert "control or zero-width" in error["message"]
+
+
+@pytest.mark.parametrize("question", ["food\u200b", "caf\u00e9?", "\u200bCity 1 music"])
+def test_a_question_with_visible_text_is_answered(client: TestClient, question: str) -> None:
+    assert client.post("/ask", json={"question": question}).status_code == 200

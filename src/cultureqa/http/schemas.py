@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from cultureqa.search.answer import AskResult
 from cultureqa.search.followup import Turn
@@ -26,6 +27,14 @@ CITATION_EXAMPLE: dict[str, JsonValue] = {
 
 
 MAX_ARTICLE_ID_CHARS = 200
+
+# Characters that show nothing: controls (NUL), format characters (zero-width space and joiner,
+# the byte order mark), separators. A question made only of these asks nothing.
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+
+
+def has_visible_text(text: str) -> bool:
+    return any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text)
 
 
 class HistoryTurn(BaseModel):
@@ -70,6 +79,17 @@ class AskRequest(BaseModel):
         "names no place then leans on the place of the newest turn that has one, e.g. 'And "
         "what do people eat there?' after a question on Hamhung.",
     )
+
+    @field_validator("question")
+    @classmethod
+    def _question_shows_something(cls, question: str) -> str:
+        # Blank questions get the answerer's own 422; this catches what strip() leaves.
+        if question.strip() and not has_visible_text(question):
+            raise ValueError(
+                "question is only control or zero-width characters; ask something, e.g. "
+                f"{EXAMPLE_QUESTION!r}"
+            )
+        return question
 
     def turns(self) -> list[Turn]:
         return [Turn(t.question, t.article_id) for t in self.history or []]
