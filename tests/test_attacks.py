@@ -5,11 +5,14 @@ test_admin.py, test_e2e.py); the ones here were red on 2ad84a3."""
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from cultureqa.http.app import create_app
 from cultureqa.settings import Settings
 from tests.conftest import AppClient
 from tests.helpers import FakeEmbedder, publish, settings_for
@@ -72,3 +75,43 @@ def test_a_question_of_only_invisible_characters_is_a_422(
 @pytest.mark.parametrize("question", ["food\u200b", "caf\u00e9?", "\u200bCity 1 music"])
 def test_a_question_with_visible_text_is_answered(client: TestClient, question: str) -> None:
     assert client.post("/ask", json={"question": question}).status_code == 200
+
+
+def test_a_bug_is_the_documented_json_500_with_the_request_id(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    publish(settings, FakeEmbedder(), "one")
+
+    def broken(*args: object) -> list[str]:
+        raise KeyError("json")  # what the admin API's parser lookup once raised
+
+    monkeypatch.setattr("cultureqa.http.admin.article_files", broken)
+    app = create_app(settings, embedder=FakeEmbedder())
+    with (
+        TestClient(app, raise_server_exceptions=False) as client,
+        caplog.at_level(logging.INFO, logger="cultureqa.access"),
+    ):
+        response = client.get("/admin/collections/c/articles", headers=ADMIN)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    request_id = response.headers["X-Request-ID"]
+    error = response.json()["error"]
+    assert error["code"] == "internal_error"
+    assert request_id in error["message"]
+    assert "KeyError" not in response.text and "Traceback" not in response.text
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "cultureqa.access"]
+    assert [(line["request_id"], line["status"]) for line in lines] == [(request_id, 500)]
+
+
+def test_a_refused_cors_preflight_is_json(client: TestClient) -> None:
+    response = client.options(
+        "/ask",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "cors_refused"
+    assert "origin" in error["message"]
+    assert "access-control-allow-origin" not in response.headers

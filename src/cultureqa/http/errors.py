@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
 from cultureqa.errors import CultureQAError
+from cultureqa.http.middleware.request import REQUEST_ID_HEADER, add_security_headers
 
 # FastAPI's own refusals, by status, in our codes.
 HTTP_ERROR_CODES = {
@@ -97,10 +98,27 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
     return validation_error_json(exc)
 
 
+async def handle_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: the documented JSON 500 with the request id (which the log line and the
+    traceback uvicorn logs carry too), never a traceback or text/plain to the client. Starlette
+    answers with this outside every middleware, so the id and the security headers are set
+    here."""
+    request_id = str(request.scope.get("state", {}).get("request_id", ""))
+    message = "internal error: the server failed to answer this request"
+    if request_id:
+        message += f" (request id {request_id}; quote it when reporting the problem)"
+    response = error_json(500, "internal_error", message)
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    add_security_headers(response.headers)
+    return response
+
+
 EXCEPTION_HANDLERS: dict[
     int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
 ] = {
     CultureQAError: handle_domain_error,
     StarletteHTTPException: handle_http_error,
     RequestValidationError: handle_validation_error,
+    Exception: handle_unexpected_error,
 }
