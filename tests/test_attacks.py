@@ -115,3 +115,36 @@ def test_a_refused_cors_preflight_is_json(client: TestClient) -> None:
     assert error["code"] == "cors_refused"
     assert "origin" in error["message"]
     assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("host", "base"),
+    [
+        ("evil.example", None),
+        ("testserver:8080", None),  # this server's name on another port
+        ("bad host:x", None),
+        ("127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("localhost:8000", "http://localhost:8000"),
+        ("[::1]:8000", "http://[::1]:8000"),
+        ("testserver", "http://testserver"),  # the address the connection came in on
+    ],
+)
+def test_the_snippets_on_the_page_never_carry_a_stranger_s_host(
+    client: TestClient, host: str, base: str | None
+) -> None:
+    html = client.get("/", headers={"host": host}).text
+    assert "evil" not in html
+    if base is None:
+        assert "src=&quot;https://YOUR-CULTUREQA-SERVER/widget.js&quot;" in html
+        assert "CULTUREQA_PUBLIC_URL" in html
+    else:
+        assert f"src=&quot;{base}/widget.js&quot;" in html
+        assert "YOUR-CULTUREQA-SERVER" not in html
+
+
+def test_the_public_url_wins_over_any_host(settings: Settings, app_client: AppClient) -> None:
+    publish(settings, FakeEmbedder(), "one")
+    client = app_client(settings, public_url="https://qa.example.edu")
+    html = client.get("/", headers={"host": "evil.example"}).text
+    assert "src=&quot;https://qa.example.edu/widget.js&quot;" in html
+    assert "evil" not in html

@@ -159,8 +159,19 @@ def iframe_snippet(base_url: str) -> str:
     )
 
 
-def render_educators_page(base_url: str, frame_ancestors: list[str]) -> str:
-    """GET /: a live demo over this server's corpus, the snippets to copy, and every option."""
+# In the snippets when the server cannot tell its own public address (see web.snippet_base).
+PLACEHOLDER_BASE = "https://YOUR-CULTUREQA-SERVER"
+UNKNOWN_BASE_NOTE = (
+    "<p>Replace <code>YOUR-CULTUREQA-SERVER</code> with this server's public address, or set "
+    "<code>CULTUREQA_PUBLIC_URL</code> to have it filled in here.</p>"
+)
+
+
+def render_educators_page(base_url: str | None, frame_ancestors: list[str]) -> str:
+    """GET /: a live demo over this server's corpus, the snippets to copy, and every option.
+    Without a base URL the snippets carry a placeholder and the page says how to fill it in."""
+    unknown_base = "" if base_url is not None else UNKNOWN_BASE_NOTE
+    base_url = base_url or PLACEHOLDER_BASE
     rows = "".join(
         "<tr>"
         f"<td><code>data-{escape(o.name)}</code></td>"
@@ -184,7 +195,7 @@ def render_educators_page(base_url: str, frame_ancestors: list[str]) -> str:
 <h1>cultureqa: a chat about culture for your course pages</h1>
 <p>Readers ask a question; the answer quotes the articles, with numbered links to the section it
 came from. Paste one of the snippets below into a course page (Moodle, Canvas, a static site).</p>
-</header>
+{unknown_base}</header>
 <main class="educators">
 <section aria-labelledby="demo-heading">
 <h2 id="demo-heading">Try it</h2>

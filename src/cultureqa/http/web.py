@@ -5,6 +5,7 @@ schema, whose clients (and schemathesis) expect JSON."""
 from __future__ import annotations
 
 from importlib.resources import files
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -40,9 +41,33 @@ def _static(name: str) -> Response:
 router = APIRouter(include_in_schema=False)
 
 
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+
+
+def snippet_base(request: Request, public_url: str | None) -> str | None:
+    """The base URL the snippets on / are filled in with: CULTUREQA_PUBLIC_URL, else the
+    request's own URL when its Host names this server (a loopback name, or the address the
+    connection came in on), else None. Any other Host is the client's word: a page built from
+    it could carry a stranger's address into a cache or a copied snippet."""
+    if public_url:
+        return public_url
+    try:
+        named = urlsplit(f"//{request.headers.get('host', '')}")
+        host, port = named.hostname, named.port
+    except ValueError:
+        return None
+    server = request.scope.get("server")
+    default_port = 443 if request.url.scheme == "https" else 80
+    if host in LOOPBACK_NAMES or (
+        server is not None and host == server[0] and (port or default_port) == server[1]
+    ):
+        return str(request.base_url).rstrip("/")
+    return None
+
+
 @router.get("/", response_class=HTMLResponse)
 def educators(request: Request, settings: SettingsDep) -> HTMLResponse:
-    base = settings.public_url or str(request.base_url).rstrip("/")
+    base = snippet_base(request, settings.public_url)
     return html_page(render_educators_page(base, settings.frame_ancestors))
 
 
