@@ -7,18 +7,56 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cultureqa.http.app import create_app
 from cultureqa.settings import Settings
+from cultureqa.testing import ServerProcess, running_server
 from tests.conftest import AppClient
-from tests.helpers import FakeEmbedder, publish, settings_for
+from tests.helpers import REPO, FakeEmbedder, publish, settings_for
 
 ADMIN_KEY = "a" * 32
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """`cultureqa serve` on loopback (the seed corpus, the real model), for the holes that only
+    a real HTTP server shows: what is read from a connection before the app answers."""
+    tmp = tmp_path_factory.mktemp("attacks")
+    env = {
+        "CULTUREQA_ADMIN_KEYS": json.dumps([ADMIN_KEY]),
+        "CULTUREQA_COLLECTIONS_DIR": str(tmp / "collections"),
+        "CULTUREQA_FEEDBACK_PATH": str(tmp / "feedback.jsonl"),
+    }
+    args = ["--index-dir", str(tmp / "index")]
+    with running_server(args, tmp / "server.log", cwd=REPO, env=env) as up:
+        yield up
+
+
+def connect(server: ServerProcess) -> socket.socket:
+    address = urlsplit(server.url)
+    sock = socket.create_connection((address.hostname or "", address.port or 80), timeout=10)
+    sock.settimeout(10)
+    return sock
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """What the server sends until it closes the connection or stops for 10 s."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return received
 
 
 @pytest.fixture
@@ -148,3 +186,19 @@ def test_the_public_url_wins_over_any_host(settings: Settings, app_client: AppCl
     html = client.get("/", headers={"host": "evil.example"}).text
     assert "src=&quot;https://qa.example.edu/widget.js&quot;" in html
     assert "evil" not in html
+
+
+@pytest.mark.slow
+def test_admin_answers_401_before_reading_the_upload(server: ServerProcess) -> None:
+    # Declares 9 MB (under the upload cap) and sends 1 KB: the 401 must not wait for the rest.
+    with connect(server) as sock:
+        sock.sendall(
+            b"PUT /admin/collections/course/articles/a.md HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Length: 9000000\r\nConnection: close\r\n\r\n" + b"x" * 1024
+        )
+        started = time.monotonic()
+        head = sock.recv(65536)
+        waited = time.monotonic() - started
+    assert head.startswith(b"HTTP/1.1 401 "), head[:200]
+    assert b'"code":"unauthorized"' in head
+    assert waited < 5

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cultureqa.errors import PayloadTooLargeError
+from cultureqa.errors import CultureQAError, PayloadTooLargeError
 from cultureqa.http.errors import domain_error_json
 
 ADMIN_PREFIX = "/admin/"
@@ -13,7 +13,9 @@ ADMIN_PREFIX = "/admin/"
 class BodyLimitMiddleware:
     """Refuse request bodies over a cap with 413: at once when Content-Length says so, else
     while reading, before the handler sees any of it. Admin uploads have their own, larger cap
-    (max_upload_bytes)."""
+    (max_upload_bytes), and are not read here at all: the admin routes check the key before
+    they read a byte, so a client without one is answered 401 at once, not after sending
+    megabytes; the body is counted as the handler streams it."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_admin_bytes: int) -> None:
         self.app = app
@@ -37,6 +39,9 @@ class BodyLimitMiddleware:
                     return
             except ValueError:
                 pass  # the HTTP server refuses a malformed length before we are called
+        if path.startswith(ADMIN_PREFIX):
+            await self.app(scope, counted(receive, limit, too_large), send)
+            return
         # No (or a small) declared length: read the body here, up to the cap, then hand it on.
         chunks: list[bytes] = []
         size = 0
@@ -63,3 +68,20 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def counted(receive: Receive, limit: int, too_large: CultureQAError) -> Receive:
+    """`receive`, raising `too_large` (the handler's error answer: a 413) once the body read so
+    far is over `limit`."""
+    size = 0
+
+    async def receive_counted() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise too_large
+        return message
+
+    return receive_counted
