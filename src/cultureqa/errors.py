@@ -13,6 +13,7 @@
     ├── CorpusError (400)           an article could not be read or parsed
     ├── ModelError (500)            the embedding model could not be loaded
     ├── FeedbackError (500)         feedback could not be stored
+    ├── StoreUnavailableError (503) the question log's database cannot be reached or upgraded
     └── IndexUnavailableError (503) no usable index
         ├── IndexNotFoundError      nothing built yet
         ├── IndexMismatchError      built with another model or format version
@@ -113,6 +114,11 @@ class ModelError(CultureQAError):
 class FeedbackError(CultureQAError):
     status = 500
     code = "feedback_error"
+
+
+class StoreUnavailableError(CultureQAError):
+    status = 503
+    code = "store_unavailable"
 
 
 class IndexUnavailableError(CultureQAError):

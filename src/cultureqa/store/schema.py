@@ -1,0 +1,122 @@
+"""The tables as the newest migration leaves them, for queries (SQLAlchemy Core).
+
+Migrations never import this module: each revision spells out its own operations, so that an
+old revision keeps meaning what it meant when it shipped. tests/store/test_migrations.py checks
+that upgrading to head gives these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Ids the server makes (conversations, asks) are random URL-safe text; 32 characters leave room.
+ID_CHARS = 32
+COLLECTION_CHARS = 64
+META_KEY_CHARS = 200
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on both databases. SQLite keeps no time zone, so values go in as
+    naive UTC and come back marked UTC; PostgreSQL stores timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the question log; use an aware one")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(META_KEY_CHARS), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(ID_CHARS), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("collection", String(COLLECTION_CHARS), nullable=False),
+)
+
+asks = Table(
+    "asks",
+    metadata,
+    Column("id", String(ID_CHARS), primary_key=True),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("collection", String(COLLECTION_CHARS), nullable=False),
+    Column(
+        "conversation_id",
+        String(ID_CHARS),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("question", Text, nullable=True),  # NULL unless the mode keeps questions
+    Column("client_hash", String(64), nullable=True),  # only in "full" mode
+    Column("answered", Boolean, nullable=False),
+    Column("no_answer_code", String(40), nullable=True),
+    Column("confidence", Float, nullable=True),
+    Column("answer_passage_id", String(300), nullable=True),
+    Column("cited_passage_ids", JSON, nullable=False),
+    Column("index_version", String(100), nullable=True),
+    Column("latency_ms", Float, nullable=True),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ask_id", String(ID_CHARS), ForeignKey("asks.id", ondelete="SET NULL"), nullable=True),
+    Column("conversation_id", String(ID_CHARS), nullable=True),
+    Column("rating", String(4), nullable=False),
+    Column("comment", Text, nullable=True),
+    Column("question", Text, nullable=True),
+    Column("passage_id", String(300), nullable=True),
+    Column("article_id", String(200), nullable=True),
+    Column("index_version", String(100), nullable=True),
+    Column("collection", String(COLLECTION_CHARS), nullable=True),
+    Column("origin", String(300), nullable=True),
+)
+
+# Added by revision 2: questions and unanswered questions per UTC day and collection, kept in
+# every mode (in "off" the only trace of an ask) and not purged by retention (no personal data).
+daily_counts = Table(
+    "daily_counts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("collection", String(COLLECTION_CHARS), primary_key=True),
+    Column("asks", Integer, nullable=False),
+    Column("unanswered", Integer, nullable=False),
+)

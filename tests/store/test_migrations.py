@@ -1,0 +1,137 @@
+"""Migrations: from an empty database to head, from the previous schema (revision 0001) with
+rows in it to head with the rows kept, and nothing done twice."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import URL
+
+from cultureqa.store import schema
+from cultureqa.store.database import make_engine
+from cultureqa.store.migrate import (
+    MIGRATIONS_DIR,
+    current_revision,
+    head_revision,
+    upgrade_database,
+)
+
+
+def columns(engine: Engine) -> dict[str, set[str]]:
+    inspector = inspect(engine)
+    return {
+        table: {column["name"] for column in inspector.get_columns(table)}
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+    }
+
+
+def test_head_is_the_newest_revision_shipped() -> None:
+    shipped = sorted(MIGRATIONS_DIR.glob("versions/r*.py"))
+    assert [path.name for path in shipped] == ["r0001_question_log.py", "r0002_daily_counts.py"]
+    assert head_revision() == "0002"
+
+
+def test_an_empty_database_upgrades_to_the_schema_the_code_queries(empty_engine: Engine) -> None:
+    result = upgrade_database(empty_engine)
+
+    assert (result.before, result.after, result.changed) == (None, "0002", True)
+    expected = {
+        table.name: {column.name for column in table.columns}
+        for table in schema.metadata.sorted_tables
+    }
+    assert columns(empty_engine) == expected
+
+
+def test_a_second_upgrade_migrates_nothing(engine: Engine) -> None:
+    again = upgrade_database(engine)
+
+    assert (again.before, again.after, again.changed) == ("0002", "0002", False)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def insert_revision_1_rows(engine: Engine) -> None:
+    """What the previous release (revision 0001) wrote, in its own words."""
+    statements = [
+        "INSERT INTO store_meta (key, value) VALUES ('client_hash_salt', 'kept')",
+        "INSERT INTO conversations (id, created_at, collection) "
+        "VALUES ('conv-aaaaaaaaaaaaaaaa', :t1, 'default')",
+        "INSERT INTO asks (id, asked_at, collection, conversation_id, question, answered, "
+        "cited_passage_ids) VALUES ('ask-1', :t1, 'default', 'conv-aaaaaaaaaaaaaaaa', "
+        "'What is Hamhung known for?', :yes, '[\"hamhung-culture#food\"]')",
+        "INSERT INTO asks (id, asked_at, collection, question, answered, cited_passage_ids) "
+        "VALUES ('ask-2', :t2, 'default', 'Who won in 1930?', :no, '[]')",
+        "INSERT INTO asks (id, asked_at, collection, question, answered, cited_passage_ids) "
+        "VALUES ('ask-3', :t2, 'history', 'Walls?', :yes, '[]')",
+        "INSERT INTO feedback (created_at, ask_id, rating, question) "
+        "VALUES (:t2, 'ask-2', 'down', 'Who won in 1930?')",
+    ]
+    # The previous release stored UTC times (naive on SQLite, timestamptz on PostgreSQL).
+    times = {
+        "t1": datetime(2026, 11, 30, 23, 59, tzinfo=UTC),
+        "t2": datetime(2026, 12, 1, 0, 1, tzinfo=UTC),
+    }
+    if engine.dialect.name == "sqlite":
+        times = {key: value.replace(tzinfo=None) for key, value in times.items()}
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement), {**times, "yes": True, "no": False})
+
+
+def test_the_previous_schema_with_rows_upgrades_keeping_them(empty_engine: Engine) -> None:
+    upgrade_database(empty_engine, "0001")
+    insert_revision_1_rows(empty_engine)
+
+    result = upgrade_database(empty_engine)
+
+    assert (result.before, result.after) == ("0001", "0002")
+    with empty_engine.connect() as connection:
+        asks = connection.execute(schema.asks.select().order_by(schema.asks.c.id)).mappings().all()
+        assert [ask["question"] for ask in asks] == [
+            "What is Hamhung known for?",
+            "Who won in 1930?",
+            "Walls?",
+        ]
+        assert asks[0]["cited_passage_ids"] == ["hamhung-culture#food"]
+        assert asks[0]["asked_at"] == datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
+        feedback = connection.execute(schema.feedback.select()).mappings().one()
+        assert (feedback["ask_id"], feedback["rating"]) == ("ask-2", "down")
+        salt = connection.execute(schema.store_meta.select()).mappings().one()
+        assert salt["value"] == "kept"
+        # Revision 0002 counted the asks already logged, by UTC day.
+        counts = connection.execute(
+            schema.daily_counts.select().order_by("day", "collection")
+        ).all()
+    assert [tuple(row) for row in counts] == [
+        (date(2026, 11, 30), "default", 1, 0),
+        (date(2026, 12, 1), "default", 1, 1),
+        (date(2026, 12, 1), "history", 1, 0),
+    ]
+
+
+def test_processes_starting_together_migrate_once(database_url: URL) -> None:
+    engines = [make_engine(database_url) for _ in range(3)]
+    results = []
+    errors: list[BaseException] = []
+
+    def start(engine: Engine) -> None:
+        try:
+            results.append(upgrade_database(engine))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert sorted(result.changed for result in results) == [False, False, True]
+    with engines[0].connect() as connection:
+        assert current_revision(connection) == "0002"
+    for engine in engines:
+        engine.dispose()
