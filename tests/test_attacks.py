@@ -35,6 +35,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         "CULTUREQA_ADMIN_KEYS": json.dumps([ADMIN_KEY]),
         "CULTUREQA_COLLECTIONS_DIR": str(tmp / "collections"),
         "CULTUREQA_FEEDBACK_PATH": str(tmp / "feedback.jsonl"),
+        "CULTUREQA_HEADER_TIMEOUT": "1",
+        "CULTUREQA_BODY_TIMEOUT": "1",
+        "CULTUREQA_MAX_HEADER_BYTES": "8192",
     }
     args = ["--index-dir", str(tmp / "index")]
     with running_server(args, tmp / "server.log", cwd=REPO, env=env) as up:
@@ -199,6 +202,91 @@ def test_admin_answers_401_before_reading_the_upload(server: ServerProcess) -> N
         started = time.monotonic()
         head = sock.recv(65536)
         waited = time.monotonic() - started
+        head += read_response(sock)
     assert head.startswith(b"HTTP/1.1 401 "), head[:200]
     assert b'"code":"unauthorized"' in head
     assert waited < 5
+
+
+@pytest.mark.slow
+def test_a_connection_that_sends_no_request_is_closed(server: ServerProcess) -> None:
+    with connect(server) as sock:
+        started = time.monotonic()
+        assert read_response(sock) == b""
+        assert time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_a_head_trickled_a_byte_at_a_time_is_cut_off(server: ServerProcess) -> None:
+    # Slowloris: each byte comes before any idle timer would fire, the head never ends.
+    with connect(server) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        closed_after = None
+        while time.monotonic() - started < 8:
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            time.sleep(0.2)
+        assert closed_after is not None and closed_after < 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("whole", [False, True])
+def test_a_head_over_the_cap_is_a_431(server: ServerProcess, whole: bool) -> None:
+    head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20_000
+    with connect(server) as sock:
+        sock.sendall(head + (b"\r\n\r\n" if whole else b""))
+        if not whole:  # keeps coming: never held in memory past the cap
+            for _ in range(20):
+                try:
+                    sock.sendall(b"a" * 4096)
+                except OSError:
+                    break
+        answer = read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b'"code": "headers_too_large"' in answer
+
+
+@pytest.mark.slow
+def test_a_head_under_the_cap_is_answered_and_the_connection_kept(server: ServerProcess) -> None:
+    request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 6000 + b"\r\n\r\n"
+    with connect(server) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            answer = b""
+            while not answer.endswith(b'{"status":"ok"}'):
+                answer += sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200 ")
+            time.sleep(0.5)  # the next head has a deadline of its own
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "method", "headers"),
+    [
+        ("/ask", "POST", b"Content-Type: application/json\r\n"),
+        (
+            "/admin/collections/course/articles/a.md",
+            "PUT",
+            f"Authorization: Bearer {ADMIN_KEY}\r\n".encode(),
+        ),
+    ],
+)
+def test_a_body_that_does_not_arrive_in_time_is_a_408(
+    server: ServerProcess, path: str, method: str, headers: bytes
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+            + headers
+            + b"Content-Length: 1000\r\nConnection: close\r\n\r\n"
+            + b'{"question": "'
+        )
+        started = time.monotonic()
+        answer = read_response(sock)
+        assert time.monotonic() - started < 5
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
+    assert b'"code":"body_timeout"' in answer

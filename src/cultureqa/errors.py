@@ -7,6 +7,7 @@
     ├── UnauthorizedError (401)     no admin key (or, in key mode, no API key) given
     ├── ForbiddenError (403)        a wrong admin or API key, or the admin API is off
     ├── PayloadTooLargeError (413)  a request body over its cap
+    ├── BodyTimeoutError (408)      a request body not received within its time
     ├── RateLimitedError (429)      a client over its rate; says when to try again
     ├── OverloadedError (503)       every ask slot busy and the queue full; try again shortly
     ├── DeadlineExceededError (504) the question was not answered within its time budget
@@ -73,6 +74,11 @@ class ForbiddenError(CultureQAError):
 class PayloadTooLargeError(CultureQAError):
     status = 413
     code = "payload_too_large"
+
+
+class BodyTimeoutError(CultureQAError):
+    status = 408
+    code = "body_timeout"
 
 
 class RetryLaterError(CultureQAError):

@@ -157,6 +157,25 @@ class Settings(BaseSettings):
         le=100_000_000,
         description="Largest request body accepted outside the admin API, in bytes (413 above).",
     )
+    max_header_bytes: int = Field(
+        32_768,
+        ge=1024,
+        le=1_048_576,
+        description="Largest request line and headers, in bytes (431 above).",
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Seconds a connection may take to send a request's headers, from its "
+        "opening or from the previous response; it is closed past that.",
+    )
+    body_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request may take to send its whole body (408 past it).",
+    )
     max_history_turns: int = Field(
         10, ge=0, le=100, description="Most earlier turns an /ask `history` may carry (422 above)."
     )

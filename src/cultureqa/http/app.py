@@ -74,6 +74,7 @@ def create_app(
                 BodyLimitMiddleware,
                 max_bytes=settings.max_request_bytes,
                 max_admin_bytes=settings.max_upload_bytes,
+                timeout=settings.body_timeout,
             ),
             cors_middleware(settings.cors_origins),
             Middleware(HeadMiddleware),

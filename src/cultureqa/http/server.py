@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from cultureqa.embedding.factory import load_embedder
 from cultureqa.http.app import create_app
+from cultureqa.http.connection import protocol_for
 from cultureqa.index.collections import ensure_index
 from cultureqa.runtime import configure_logging
 from cultureqa.settings import Settings
@@ -48,6 +49,8 @@ def serve(settings: Settings, overrides: dict[str, Any]) -> None:
         # address before our rate limit sees it: a local client could then pick a fresh bucket
         # per request. Forwarded headers are read by access.py, from trusted proxies only.
         "proxy_headers": False,
+        # httptools, with a deadline and a size cap on every request head (connection.py).
+        "http": protocol_for(settings),
     }
     if settings.workers == 1:
         uvicorn.run(create_app(settings, build_missing_index=True), **common)
