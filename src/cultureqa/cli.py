@@ -358,5 +358,31 @@ def serve(
         _fail(exc)
 
 
+@cli.group()
+def db() -> None:
+    """The question log's database (CULTUREQA_DATABASE_URL)."""
+
+
+@db.command(name="upgrade")
+@click.option(
+    "--database-url",
+    default=None,
+    help="Database to migrate [default: $CULTUREQA_DATABASE_URL or sqlite:///cultureqa.db].",
+)
+def db_upgrade(database_url: str | None) -> None:
+    """Migrate the question log's database to this release's schema (the server also does
+    this when it starts). Running it again changes nothing; data is never dropped."""
+    from cultureqa.store.question_log import upgrade_from_settings
+
+    try:
+        result = upgrade_from_settings(_settings(database_url=database_url))
+    except CultureQAError as exc:
+        _fail(exc)
+    if result.changed:
+        click.echo(f"Upgraded the database from {result.before or 'empty'} to {result.after}.")
+    else:
+        click.echo(f"The database is already at {result.after}; nothing to do.")
+
+
 def main() -> None:
     cli()

@@ -239,6 +239,36 @@ class Settings(BaseSettings):
     )
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
 
+    # The question log (store/): what was asked, answered and rated, in a SQL database.
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///cultureqa.db"),
+        description="Database of the question log: sqlite:///PATH (a relative path is from the "
+        "working directory, as the other paths are) or postgresql://user:password@host/dbname "
+        "(psycopg 3). Migrated at start-up or by `cultureqa db upgrade`.",
+    )
+    question_log: Literal["off", "anonymous", "full"] = Field(
+        "anonymous",
+        description="What the question log keeps: 'off' (per-day counts only), 'anonymous' "
+        "(the questions, no client identifier) or 'full' (plus a salted hash of the client's "
+        "address). No mode stores an address in clear.",
+    )
+    question_log_by_collection: dict[str, Literal["off", "anonymous", "full"]] = Field(
+        default_factory=dict,
+        description='question_log for some collections, as a JSON object: \'{"history-101": '
+        '"off"}\'. The others use question_log.',
+    )
+    question_log_retention_days: int = Field(
+        180,
+        ge=0,
+        le=36_500,
+        description="Asks and feedback older than this many days are purged; 0 keeps them.",
+    )
+    hash_salt: SecretStr | None = Field(
+        None,
+        description="Secret key of the client hash in 'full' mode, at least 32 characters. "
+        "Default: a random one made on first use and kept in the database (store_meta).",
+    )
+
     @model_validator(mode="after")
     def _default_top_k_is_allowed(self) -> Settings:
         if self.default_top_k > self.max_top_k:
@@ -316,6 +346,20 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"trusted_proxies: {value!r} is no address or network") from exc
         return [value.strip() for value in values]
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr) -> SecretStr:
+        if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", value.get_secret_value()):
+            raise ValueError("database_url must be sqlite:///PATH or postgresql://user@host/dbname")
+        return value
+
+    @field_validator("hash_salt")
+    @classmethod
+    def _long_salt(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("hash_salt must be at least 32 characters (or unset)")
+        return value
 
     @field_validator("log_level")
     @classmethod

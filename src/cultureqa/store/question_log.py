@@ -1,0 +1,108 @@
+"""QuestionLog: the one object the server holds for the question log. It writes asks and
+feedback off the request path (writer.py) and runs the maintenance (maintenance.py) on the same
+database. Build it with open_question_log(settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from cultureqa.settings import Settings
+from cultureqa.store import maintenance
+from cultureqa.store.database import make_engine
+from cultureqa.store.migrate import UpgradeResult, upgrade_database
+from cultureqa.store.privacy import PrivacyPolicy
+from cultureqa.store.records import AskRecord, FeedbackRecord, Turn
+from cultureqa.store.writer import DEFAULT_QUEUE_SIZE, LogStats, RecordWriter
+
+
+class QuestionLog:
+    """Record asks and feedback without waiting; read a conversation's history; purge, erase
+    and import. Reads and maintenance run on the caller's thread (off the event loop, please)
+    and raise StoreUnavailableError when the database is down; records never raise."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: PrivacyPolicy,
+        *,
+        salt: str | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy
+        self._writer = RecordWriter(
+            engine, policy, salt=salt, queue_size=queue_size, max_backoff=max_backoff
+        ).start()
+
+    def record_ask(self, ask: AskRecord) -> bool:
+        """Queue the ask; returns at once. False: dropped (queue full or closed) and counted."""
+        return self._writer.record(ask)
+
+    def record_feedback(self, feedback: FeedbackRecord) -> bool:
+        """Queue the verdict; returns at once. False: dropped and counted."""
+        return self._writer.record(feedback)
+
+    def stats(self) -> LogStats:
+        """Written, dropped, failed and pending records, outages, and whether the database is
+        up as far as the writer last saw: what /metrics shows."""
+        return self._writer.stats()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait for everything recorded so far to be written; False on timeout."""
+        return self._writer.flush(timeout)
+
+    def close(self, timeout: float = 5.0) -> LogStats:
+        """Write what is queued (for up to `timeout` seconds) and stop; then dispose of the
+        engine's connections."""
+        stats = self._writer.close(timeout)
+        self.engine.dispose()
+        return stats
+
+    def conversation_history(self, conversation_id: str, *, limit: int = 10) -> list[Turn]:
+        """The conversation's last logged questions, oldest first (see maintenance)."""
+        return maintenance.conversation_history(self.engine, conversation_id, limit=limit)
+
+    def erase_conversation(self, conversation_id: str) -> maintenance.Removed:
+        """Delete everything of a conversation, after writing what is queued (so nothing of it
+        is written after the erasure)."""
+        self.flush()
+        return maintenance.erase_conversation(self.engine, conversation_id)
+
+    def purge_older_than(self, days: int) -> maintenance.Removed:
+        """The retention purge: asks and feedback older than `days` days (0 keeps all)."""
+        return maintenance.purge_older_than(self.engine, days)
+
+    def import_feedback_jsonl(self, path: Path) -> maintenance.FeedbackImport:
+        """Import the old feedback file once (see maintenance.import_feedback_jsonl)."""
+        return maintenance.import_feedback_jsonl(self.engine, path, self.policy)
+
+
+def policy_from(settings: Settings) -> PrivacyPolicy:
+    return PrivacyPolicy(
+        default=settings.question_log, by_collection=dict(settings.question_log_by_collection)
+    )
+
+
+def upgrade_from_settings(settings: Settings) -> UpgradeResult:
+    """`cultureqa db upgrade`: migrate CULTUREQA_DATABASE_URL's database to this release."""
+    engine = make_engine(settings.database_url.get_secret_value())
+    try:
+        return upgrade_database(engine)
+    finally:
+        engine.dispose()
+
+
+def open_question_log(settings: Settings, *, migrate: bool = True) -> QuestionLog:
+    """The server's question log: migrates the database (unless `migrate` is False), imports
+    the old feedback file once, and starts the writer. Raises StoreUnavailableError when the
+    database cannot be reached or migrated."""
+    engine = make_engine(settings.database_url.get_secret_value())
+    policy = policy_from(settings)
+    if migrate:
+        upgrade_database(engine)
+    maintenance.import_feedback_jsonl(engine, settings.feedback_path, policy)
+    salt = settings.hash_salt.get_secret_value() if settings.hash_salt else None
+    return QuestionLog(engine, policy, salt=salt)

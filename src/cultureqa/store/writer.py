@@ -1,0 +1,237 @@
+"""RecordWriter: asks and feedback written off the request path, by one thread.
+
+record_ask and record_feedback put the record on a bounded queue and return at once; they never
+wait for the database. One writer thread takes what is queued, a batch at a time, and writes it
+in one transaction. When the database cannot be reached the writer keeps its batch and retries
+with backoff (0.05 s doubling to `max_backoff`), logging the outage once and its end once; the
+queue fills meanwhile, and records that find it full are dropped and counted, so memory stays
+bounded and a request never waits. A record the database refuses (bad data) is dropped alone
+and counted as failed; the rest of its batch is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from cultureqa.store.database import for_writing
+from cultureqa.store.privacy import PrivacyPolicy
+from cultureqa.store.records import AskRecord, FeedbackRecord
+from cultureqa.store.writes import Record, write_records
+
+log = logging.getLogger("cultureqa.store")
+
+DEFAULT_QUEUE_SIZE = 10_000
+DEFAULT_BATCH_SIZE = 200
+FIRST_BACKOFF_S = 0.05
+
+
+@dataclass(frozen=True)
+class LogStats:
+    """Counters since the log started, for /metrics. `dropped`: records that found the queue
+    full (or the log closed); `failed`: records the database refused, or still unwritten when
+    close() gave up. Every recorded record ends up in exactly one of written, dropped, failed,
+    or is still pending."""
+
+    written: int
+    dropped: int
+    failed: int
+    pending: int
+    outages: int
+    database_up: bool
+
+
+class RecordWriter:
+    """The writing side of the question log. Start with start(), stop with close()."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        policy: PrivacyPolicy,
+        *,
+        salt: str | None = None,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.engine = for_writing(engine)
+        self.policy = policy
+        self._salt = salt
+        self._queue: queue.Queue[Record] = queue.Queue(maxsize=queue_size)
+        self._batch_size = batch_size
+        self._max_backoff = max_backoff
+        self._lock = threading.Condition()
+        self._counts = {"written": 0, "dropped": 0, "failed": 0, "pending": 0, "outages": 0}
+        self._database_up = True
+        self._outage_began = 0.0
+        self._closing = threading.Event()  # no new records; drain what is queued
+        self._abandon = threading.Event()  # stop retrying; count what is left as failed
+        self._dropping = False
+        self._thread = threading.Thread(target=self._run, name="question-log-writer", daemon=True)
+
+    def start(self) -> RecordWriter:
+        self._thread.start()
+        return self
+
+    def record(self, record: AskRecord | FeedbackRecord) -> bool:
+        """Queue a record for writing; False when it was dropped (queue full, or closed)."""
+        return self._enqueue(record)
+
+    def stats(self) -> LogStats:
+        with self._lock:
+            return LogStats(**self._counts, database_up=self._database_up)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything recorded so far is written (or dropped or failed); False when
+        `timeout` seconds passed first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._counts["pending"] == 0, timeout)
+
+    def close(self, timeout: float = 5.0) -> LogStats:
+        """Stop taking records, write what is queued for up to `timeout` seconds, then give up
+        on the rest (counted as failed). Safe to call twice."""
+        self._closing.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+            self._abandon.set()
+            self._thread.join()
+        return self.stats()
+
+    def _enqueue(self, record: Record) -> bool:
+        with self._lock:
+            if self._closing.is_set():
+                self._counts["dropped"] += 1
+                return False
+            try:
+                self._queue.put_nowait(record)
+            except queue.Full:
+                self._counts["dropped"] += 1
+                self._note_dropping()
+                return False
+            self._counts["pending"] += 1
+            return True
+
+    def _note_dropping(self) -> None:
+        if not self._dropping:
+            self._dropping = True
+            log.warning(
+                "question log: queue full (%d records waiting); dropping records until the "
+                "writer catches up",
+                self._queue.qsize(),
+            )
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if not batch:
+                return
+            self._write_with_retry(batch)
+
+    def _next_batch(self) -> list[Record]:
+        """The next records to write, waiting for the first; empty once closing and drained."""
+        while True:
+            try:
+                first = self._queue.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if self._closing.is_set():
+                    return []
+        batch = [first]
+        while len(batch) < self._batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _write_with_retry(self, batch: Sequence[Record]) -> None:
+        delay = FIRST_BACKOFF_S
+        while not self._abandon.is_set():
+            try:
+                self._write(batch)
+            except (IntegrityError, DataError):
+                self._write_one_by_one(batch)
+                return
+            except SQLAlchemyError as exc:
+                self._note_outage(exc, len(batch))
+                self._abandon.wait(delay)
+                delay = min(delay * 2, self._max_backoff)
+                continue
+            except Exception:  # a bug must not kill the writer: drop the batch, say why
+                log.exception("question log: could not write %d records", len(batch))
+                self._finish(failed=len(batch))
+                return
+            self._finish(written=len(batch))
+            return
+        self._finish(failed=len(batch))
+        self._drain_as_failed()
+
+    def _write(self, batch: Sequence[Record]) -> None:
+        with self.engine.begin() as connection:
+            write_records(connection, batch, self.policy, self._salt)
+
+    def _write_one_by_one(self, batch: Sequence[Record]) -> None:
+        """A batch the database refused: write each record alone, so one bad record costs
+        only itself."""
+        written = failed = 0
+        for record in batch:
+            try:
+                self._write([record])
+                written += 1
+            except SQLAlchemyError as exc:
+                failed += 1
+                log.warning("question log: a record was refused: %s", _first_line(exc))
+        self._finish(written=written, failed=failed)
+
+    def _note_outage(self, exc: SQLAlchemyError, holding: int) -> None:
+        with self._lock:
+            if not self._database_up:
+                return
+            self._database_up = False
+            self._counts["outages"] += 1
+            self._outage_began = time.monotonic()
+        log.warning(
+            "question log: the database is unavailable (%s); holding %d records and retrying; "
+            "records that find the queue full are dropped and counted",
+            _first_line(exc),
+            holding,
+        )
+
+    def _finish(self, *, written: int = 0, failed: int = 0) -> None:
+        with self._lock:
+            self._counts["written"] += written
+            self._counts["failed"] += failed
+            self._counts["pending"] -= written + failed
+            if written and not self._database_up:
+                self._database_up = True
+                log.warning(
+                    "question log: the database is back after %.1f s; %d records dropped so far",
+                    time.monotonic() - self._outage_began,
+                    self._counts["dropped"],
+                )
+            if written:
+                self._dropping = False
+            self._lock.notify_all()
+
+    def _drain_as_failed(self) -> None:
+        left = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+                left += 1
+            except queue.Empty:
+                break
+        if left:
+            log.warning("question log: closed with %d records unwritten", left)
+        self._finish(failed=left)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]

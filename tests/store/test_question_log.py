@@ -1,0 +1,76 @@
+"""The question log as the server builds it from Settings, and `cultureqa db upgrade`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from pydantic import SecretStr
+from sqlalchemy.engine import URL
+
+from cultureqa.cli import cli
+from cultureqa.settings import Settings
+from cultureqa.store import schema
+from cultureqa.store.database import make_engine
+from cultureqa.store.privacy import client_hash
+from cultureqa.store.question_log import open_question_log
+from tests.store.helpers import CLIENT, an_ask, rows
+
+
+def settings_for(database_url: URL, tmp_path: Path, **overrides: object) -> Settings:
+    return Settings(
+        database_url=SecretStr(database_url.render_as_string(hide_password=False)),
+        feedback_path=tmp_path / "feedback.jsonl",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+def test_open_question_log_migrates_imports_and_writes(database_url: URL, tmp_path: Path) -> None:
+    (tmp_path / "feedback.jsonl").write_text(
+        json.dumps({"at": "2026-11-29T08:00:00Z", "rating": "up", "question": "Q?"}) + "\n",
+        encoding="utf-8",
+    )
+    salt = "k" * 32
+    settings = settings_for(
+        database_url,
+        tmp_path,
+        question_log="full",
+        question_log_by_collection={"quiet": "off"},
+        hash_salt=salt,
+    )
+
+    for _ in range(2):  # a restart imports nothing twice
+        log = open_question_log(settings)
+        log.record_ask(an_ask())
+        log.record_ask(an_ask(collection="quiet"))
+        assert log.flush()
+        log.close()
+
+    engine = make_engine(database_url)
+    assert [row["question"] for row in rows(engine, schema.feedback)] == ["Q?"]
+    asks = rows(engine, schema.asks)
+    assert [ask["client_hash"] for ask in asks] == [client_hash(salt, CLIENT)] * 2
+    assert {row["collection"] for row in rows(engine, schema.daily_counts)} == {"default", "quiet"}
+    engine.dispose()
+
+
+def test_db_upgrade_migrates_once(database_url: URL, tmp_path: Path) -> None:
+    url = database_url.render_as_string(hide_password=False)
+    runner = CliRunner()
+
+    first = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
+    second = runner.invoke(cli, ["db", "upgrade", "--database-url", url])
+
+    assert first.exit_code == 0, first.output
+    assert "from empty to 0002" in first.output
+    assert "already at 0002" in second.output
+
+
+def test_db_upgrade_says_why_when_the_database_is_unreachable() -> None:
+    result = CliRunner().invoke(
+        cli, ["db", "upgrade", "--database-url", "postgresql://nobody@127.0.0.1:1/none"]
+    )
+
+    assert result.exit_code == 1
+    assert "could not upgrade the question log's database" in result.output

@@ -1,0 +1,133 @@
+"""The writer: records never wait for the database, a full queue drops and counts, an outage is
+counted and logged once and writing resumes by itself, a refused record costs only itself."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from cultureqa.store import schema
+from cultureqa.store.question_log import QuestionLog
+from cultureqa.store.records import FeedbackRecord
+from tests.store.helpers import an_ask, open_log, rows
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+@contextmanager
+def outage(engine: Engine) -> Iterator[None]:
+    """The database goes away, then comes back as it was.
+
+    SQLite: the database's directory is moved away (connections are made per transaction,
+    so the next one fails to open the file) and moved back. PostgreSQL: the database stops
+    accepting connections and every open one is terminated, then it accepts them again."""
+    if engine.dialect.name == "sqlite":
+        directory = Path(str(engine.url.database)).parent
+        away = directory.with_name(directory.name + "-away")
+        directory.rename(away)
+        try:
+            yield
+        finally:
+            away.rename(directory)
+        return
+    name = engine.url.database
+    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
+        connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        try:
+            yield
+        finally:
+            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
+    admin.dispose()
+
+
+def test_recording_returns_at_once_and_flush_writes_everything(engine: Engine) -> None:
+    log = open_log(engine)
+    started = time.perf_counter()
+    accepted = [log.record_ask(an_ask()) for _ in range(500)]
+    took = time.perf_counter() - started
+    assert log.flush()
+    stats = log.close()
+
+    assert all(accepted)
+    assert took < 0.5  # 500 records queued, none written on this thread
+    assert (stats.written, stats.dropped, stats.failed, stats.pending) == (500, 0, 0, 0)
+    assert len(rows(engine, schema.asks)) == 500
+    assert rows(engine, schema.daily_counts)[0]["asks"] == 500
+
+
+def test_writing_survives_an_outage_and_counts_what_it_could_not_keep(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = open_log(engine, queue_size=5, max_backoff=0.1)
+    log.record_ask(an_ask())
+    assert log.flush()
+
+    with caplog.at_level(logging.WARNING, logger="cultureqa.store"), outage(engine):
+        log.record_ask(an_ask())
+        wait_until(lambda: not log.stats().database_up)
+        accepted = sum(log.record_ask(an_ask()) for _ in range(20))
+        during = log.stats()
+    assert log.flush(timeout=30)
+    after = log.close()
+
+    assert during.outages == 1
+    assert during.dropped == 20 - accepted > 0  # the queue held 5; the rest were counted
+    assert (after.written, after.dropped, after.failed) == (2 + accepted, during.dropped, 0)
+    assert after.database_up
+    assert len(rows(engine, schema.asks)) == after.written
+    assert sum(row["asks"] for row in rows(engine, schema.daily_counts)) == after.written
+    messages = [r.getMessage() for r in caplog.records if "database is" in r.getMessage()]
+    assert len(messages) == 2  # the outage once, its end once
+    assert "unavailable" in messages[0] and "back after" in messages[1]
+
+
+def test_close_during_an_outage_gives_up_and_counts_the_rest_as_failed(engine: Engine) -> None:
+    log = open_log(engine, max_backoff=0.1)
+    with outage(engine):
+        for _ in range(3):
+            log.record_ask(an_ask())
+        wait_until(lambda: not log.stats().database_up)
+        stats = log.close(timeout=0.3)
+        late = log.record_ask(an_ask())
+
+    assert (stats.written, stats.failed, stats.pending) == (0, 3, 0)
+    assert not late
+    assert log.stats().dropped == 1
+
+
+def test_a_refused_record_costs_only_itself(engine: Engine) -> None:
+    log = open_log(engine)
+    log.record_ask(an_ask())
+    log.record_feedback(FeedbackRecord(rating="meh"))  # type: ignore[arg-type]
+    log.record_feedback(FeedbackRecord(rating="up"))
+    assert log.flush()
+    stats = log.close()
+
+    assert (stats.written, stats.failed) == (2, 1)
+    assert [row["rating"] for row in rows(engine, schema.feedback)] == ["up"]
+
+
+def test_feedback_on_an_ask_that_was_never_logged_is_kept_unlinked(engine: Engine) -> None:
+    log: QuestionLog = open_log(engine)
+    log.record_feedback(FeedbackRecord(rating="down", ask_id="no-such-ask-aaaaaaaa"))
+    assert log.flush()
+    log.close()
+
+    assert [row["ask_id"] for row in rows(engine, schema.feedback)] == [None]
