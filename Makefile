@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser run ingest test lint typecheck format clean
+.PHONY: install browser postgres run ingest test lint typecheck format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,18 @@ browser:
 			chromium chromium-driver; \
 	fi
 
-test: lint typecheck browser
+# The store's tests start a throwaway PostgreSQL from Debian's binaries (pytest-postgresql) when
+# CULTUREQA_TEST_DATABASE_URL names no server.
+postgres:
+	@if ! command -v pg_config >/dev/null; then \
+		echo "Installing postgresql from Debian (the store's tests run on it)"; \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			postgresql; \
+	fi
+
+test: lint typecheck browser postgres
 	$(BIN)/pytest
 
 format: install
