@@ -11,6 +11,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -290,3 +291,43 @@ def test_a_body_that_does_not_arrive_in_time_is_a_408(
         assert time.monotonic() - started < 5
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:300]
     assert b'"code":"body_timeout"' in answer
+
+
+def upload(client: TestClient, name: str, content: bytes) -> Any:
+    """The response of an upload to the collection 'course' (TestClient's own Response type)."""
+    return client.put(f"/admin/collections/course/articles/{name}", content=content, headers=ADMIN)
+
+
+def test_an_upload_whose_id_another_file_uses_is_a_409_naming_it(
+    client: TestClient, settings: Settings
+) -> None:
+    assert upload(client, "Lima.md", b"# Lima\n\nLima is known for ceviche.\n").status_code == 201
+    response = upload(client, "lima.md", b"# Lima\n\nLima has old churches.\n")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert "'lima'" in error["message"] and "Lima.md" in error["message"]
+    # The same file replaced is no collision; nothing of the refused one was stored.
+    assert upload(client, "Lima.md", b"# Lima\n\nLima, again.\n").status_code == 201
+    stored = client.get("/admin/collections/course/articles", headers=ADMIN).json()["files"]
+    assert stored == ["Lima.md"]
+    # So a re-index still works.
+    job = client.post("/admin/collections/course/reindex", headers=ADMIN).json()
+    for _ in range(200):
+        job = client.get(f"/admin/jobs/{job['id']}", headers=ADMIN).json()
+        if job["state"] in {"succeeded", "failed"}:
+            break
+        time.sleep(0.05)
+    assert job["state"] == "succeeded", job
+
+
+def test_an_upload_repeating_an_id_in_itself_is_refused(client: TestClient) -> None:
+    lines = b'{"id": "a", "title": "A", "text": "x y"}\n{"id": "a", "title": "A2", "text": "z"}\n'
+    response = upload(client, "d.jsonl", lines)
+    assert response.status_code == 422
+    assert "'a' is used twice" in response.json()["error"]["message"]
+    jsonl = b'{"id": "lima", "title": "Lima", "text": "Ceviche."}\n'
+    assert upload(client, "more.jsonl", jsonl).status_code == 201
+    markdown = upload(client, "lima.md", b"# Lima\n\nLima.\n")
+    assert markdown.status_code == 409
+    assert "more.jsonl" in markdown.json()["error"]["message"]

@@ -4,6 +4,7 @@
     ├── InvalidRequestError (422)   a request the service understood but will not answer
     ├── NotFoundError (404)
     │   └── UnknownCollectionError  no collection of that name
+    ├── ConflictError (409)         an upload whose article id another file already uses
     ├── UnauthorizedError (401)     no admin key (or, in key mode, no API key) given
     ├── ForbiddenError (403)        a wrong admin or API key, or the admin API is off
     ├── PayloadTooLargeError (413)  a request body over its cap
@@ -59,6 +60,11 @@ class NotFoundError(CultureQAError):
 
 class UnknownCollectionError(NotFoundError):
     code = "unknown_collection"
+
+
+class ConflictError(CultureQAError):
+    status = 409
+    code = "conflict"
 
 
 class UnauthorizedError(CultureQAError):

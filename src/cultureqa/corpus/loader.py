@@ -116,6 +116,20 @@ def decode_text(data: bytes) -> str:
     return text
 
 
+def parse_file(path: Path, fmt: str = "auto", data: bytes | None = None) -> list[Article]:
+    """The articles of one file (its bytes, when given, instead of reading them), by the parser
+    its extension (or `fmt`) names: the one dispatch the loader and the admin API share.
+    Raises CorpusError for an unsupported, unreadable or malformed file, or one without text."""
+    name = format_for(path, fmt)
+    if name is None:
+        raise CorpusError(f"unsupported file type {path.suffix or '(none)'!r}")
+    text = read_text(path) if data is None else decode_text(data)
+    articles = parser_for(name)(text, SourceFile.at(path))
+    if not any(a.sections for a in articles):
+        raise CorpusError("no text found")
+    return articles
+
+
 def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = False) -> Corpus:
     """Read every article under `sources`.
 
@@ -129,14 +143,8 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
     seen: dict[str, str] = {}
     for path in find_files(sources):
         source = SourceFile.at(path)
-        name = format_for(path, fmt)
         try:
-            if name is None:
-                raise CorpusError(f"unsupported file type {path.suffix or '(none)'!r}")
-            parse = parser_for(name)
-            articles = parse(read_text(path), source)
-            if not any(a.sections for a in articles):
-                raise CorpusError("no text found")
+            articles = parse_file(path, fmt)
         except CorpusError as exc:
             if strict:
                 raise CorpusError(f"{source.display}: {exc.message}") from exc

@@ -69,7 +69,14 @@ def list_articles(collection: str, settings: SettingsDep) -> ArticleFiles:
     response_model=StoredArticle,
     status_code=status.HTTP_201_CREATED,
     summary="Upload or replace an article file (the raw file as the body)",
-    responses={413: {"model": ErrorResponse, "description": "The file is too large."}},
+    responses={
+        409: {
+            "model": ErrorResponse,
+            "description": "An article id of the file is already used by another file of the "
+            "collection (the message names it).",
+        },
+        413: {"model": ErrorResponse, "description": "The file is too large."},
+    },
 )
 async def put_article(
     collection: str, file_name: str, request: Request, settings: SettingsDep

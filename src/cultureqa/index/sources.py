@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cultureqa.corpus.loader import EXTENSIONS, decode_text, parser_for
-from cultureqa.corpus.source import SourceFile
-from cultureqa.errors import CorpusError, InvalidRequestError, NotFoundError
+from cultureqa.corpus.loader import EXTENSIONS, parse_file
+from cultureqa.corpus.model import Article
+from cultureqa.errors import ConflictError, CorpusError, InvalidRequestError, NotFoundError
 from cultureqa.index.collections import sources_of
 from cultureqa.settings import Settings
 
@@ -45,17 +45,51 @@ def store_article(settings: Settings, collection: str, file_name: str, data: byt
     """
     path = article_path(settings, collection, file_name)
     try:
-        text = decode_text(data)
-        articles = parser_for(EXTENSIONS[path.suffix.lower()])(text, SourceFile.at(path))
+        articles = parse_file(path, data=data)
     except CorpusError as exc:
         raise InvalidRequestError(f"{file_name}: {exc.message}") from exc
-    if not any(a.sections for a in articles):
-        raise InvalidRequestError(f"{file_name}: no text found")
+    check_unique_ids(articles, file_name, ids_elsewhere(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.upload")
     staging.write_bytes(data)
     staging.replace(path)
     return len(articles)
+
+
+def ids_elsewhere(path: Path) -> dict[str, str]:
+    """The article ids of the other files in `path`'s folder, each with its file's name.
+    Files that do not parse are left out: they are skipped at re-index too."""
+    found: dict[str, str] = {}
+    if not path.parent.is_dir():
+        return found
+    for other in sorted(path.parent.iterdir()):
+        if other.name == path.name or other.name.startswith(".") or not other.is_file():
+            continue
+        try:
+            articles = parse_file(other)
+        except CorpusError:
+            continue
+        found.update((article.id, other.name) for article in articles)
+    return found
+
+
+def check_unique_ids(articles: list[Article], file_name: str, elsewhere: dict[str, str]) -> None:
+    """An upload whose article ids repeat, in itself (422) or in another file of the collection
+    (409, naming it), would make every re-index fail: refused before it is stored."""
+    seen: set[str] = set()
+    for article in articles:
+        if article.id in seen:
+            raise InvalidRequestError(
+                f"{file_name}: article id {article.id!r} is used twice in this file"
+            )
+        seen.add(article.id)
+        if article.id in elsewhere:
+            raise ConflictError(
+                f"{file_name}: article id {article.id!r} is already used by "
+                f"{elsewhere[article.id]} in this collection",
+                hint="give one of them another id (`id:` in Markdown front matter), or "
+                "replace or delete the other file",
+            )
 
 
 def delete_article(settings: Settings, collection: str, file_name: str) -> None:
