@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from cultureqa.corpus import load_corpus
 from cultureqa.http.app import create_app
 from cultureqa.settings import Settings
 from cultureqa.testing import ServerProcess, running_server
@@ -312,12 +313,7 @@ def test_an_upload_whose_id_another_file_uses_is_a_409_naming_it(
     stored = client.get("/admin/collections/course/articles", headers=ADMIN).json()["files"]
     assert stored == ["Lima.md"]
     # So a re-index still works.
-    job = client.post("/admin/collections/course/reindex", headers=ADMIN).json()
-    for _ in range(200):
-        job = client.get(f"/admin/jobs/{job['id']}", headers=ADMIN).json()
-        if job["state"] in {"succeeded", "failed"}:
-            break
-        time.sleep(0.05)
+    job = wait_for(client, client.post("/admin/collections/course/reindex", headers=ADMIN).json())
     assert job["state"] == "succeeded", job
 
 
@@ -331,3 +327,42 @@ def test_an_upload_repeating_an_id_in_itself_is_refused(client: TestClient) -> N
     markdown = upload(client, "lima.md", b"# Lima\n\nLima.\n")
     assert markdown.status_code == 409
     assert "more.jsonl" in markdown.json()["error"]["message"]
+
+
+def wait_for(client: TestClient, job: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(400):
+        job = client.get(f"/admin/jobs/{job['id']}", headers=ADMIN).json()
+        if job["state"] in {"succeeded", "failed"}:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job still {job['state']}")
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>", "/etc"]
+)
+def test_a_source_url_that_is_not_http_is_dropped_at_ingest_with_a_warning(
+    client: TestClient, url: str
+) -> None:
+    article = f"---\nsource_url: '{url}'\n---\n# Lima\n\nLima is known for ceviche.\n"
+    assert upload(client, "lima.md", article.encode()).status_code == 201
+    job = wait_for(client, client.post("/admin/collections/course/reindex", headers=ADMIN).json())
+    assert job["state"] == "succeeded", job
+    assert "1 warnings" in job["summary"]
+    [warning] = job["warnings"]
+    assert "lima.md (lima): source_url" in warning and "only http(s)" in warning
+    body = client.post("/ask", json={"question": "ceviche", "collection": "course"}).json()
+    citation = body["passages"][0]["citation"]
+    assert citation["source_url"] is None
+    assert not citation["link"].startswith(url[:5])
+
+
+def test_http_source_urls_are_kept(tmp_path: Path) -> None:
+    lines = [
+        {"id": "a", "title": "A", "text": "x", "url": "https://example.org/a"},
+        {"id": "b", "title": "B", "text": "y", "url": "JavaScript:alert(1)"},
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(line) for line in lines))
+    corpus = load_corpus([tmp_path])
+    assert [a.source_url for a in corpus.articles] == ["https://example.org/a", None]
+    assert [w.article_id for w in corpus.warnings] == ["b"]

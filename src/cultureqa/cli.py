@@ -126,6 +126,8 @@ def ingest(
         return
     for skipped in report.skipped:
         click.echo(f"Skipped {skipped.path}: {skipped.reason}", err=True)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     click.echo(report.summary())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cultureqa.corpus.factbook import is_profile, parse_factbook
@@ -45,12 +45,42 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True)
+class ArticleWarning:
+    """Something changed or doubtful in an article that was read all the same."""
+
+    path: str
+    article_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.article_id}): {self.message}"
+
+
 @dataclass
 class Corpus:
-    """The articles read from the sources, and every file that was passed over, with why."""
+    """The articles read from the sources, every file that was passed over, with why, and the
+    warnings about the articles that were read."""
 
     articles: list[Article] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    warnings: list[ArticleWarning] = field(default_factory=list)
+
+
+SAFE_URL_SCHEMES = ("http://", "https://")
+
+
+def with_safe_source_url(article: Article, path: str) -> tuple[Article, ArticleWarning | None]:
+    """The article without a `source_url` that is not http(s) (`javascript:`, `data:`, a bare
+    path...), which citations would hand to every client as a link; and a warning saying so."""
+    url = article.source_url
+    if url is None or url.strip().lower().startswith(SAFE_URL_SCHEMES):
+        return article, None
+    shown = url if len(url) <= 60 else url[:57] + "..."
+    warning = ArticleWarning(
+        path, article.id, f"source_url {shown!r} dropped: only http(s) URLs are kept"
+    )
+    return replace(article, source_url=None), warning
 
 
 def find_files(sources: Iterable[Path]) -> list[Path]:
@@ -150,7 +180,10 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
                 raise CorpusError(f"{source.display}: {exc.message}") from exc
             corpus.skipped.append(SkippedFile(source.display, exc.message))
             continue
-        for article in articles:
+        for parsed in articles:
+            article, warning = with_safe_source_url(parsed, source.display)
+            if warning is not None:
+                corpus.warnings.append(warning)
             if article.id in seen:
                 raise CorpusError(
                     f"article id {article.id!r} is used by both {seen[article.id]} "

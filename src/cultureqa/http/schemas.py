@@ -277,6 +277,11 @@ class JobOut(BaseModel):
     embedded: int = Field(description="Passages embedded so far.")
     to_embed: int | None = Field(description="Passages to embed (new or changed), once known.")
     summary: str | None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="About articles indexed all the same, e.g. a source_url that is not "
+        "http(s), dropped; each 'file (article id): what'.",
+    )
     error: str | None
     version: str | None = Field(description="The version published, once succeeded.")
     created_at: float

@@ -19,7 +19,7 @@ import faiss
 import numpy as np
 from tqdm import tqdm
 
-from cultureqa.corpus import Article, SkippedFile, find_files, load_corpus
+from cultureqa.corpus import Article, ArticleWarning, SkippedFile, find_files, load_corpus
 from cultureqa.corpus.passages import SPLITTER_VERSION, Passage, split_passages
 from cultureqa.embedding.base import Embedder, Vectors
 from cultureqa.errors import CorpusError, IndexUnavailableError
@@ -57,6 +57,7 @@ class IngestReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     seconds: float = 0.0
     sentences: int = 0  # answer sentences, each with a vector pooled from its passage's pass
+    warnings: list[ArticleWarning] = field(default_factory=list)
 
     @property
     def reused(self) -> int:
@@ -74,6 +75,7 @@ class IngestReport:
             f"Indexed {self.articles} articles as {self.passages} passages "
             f"({self.embedded} embedded, {self.reused} reused) in {self.seconds:.1f} s"
             f"{skipped} (version {self.manifest.version}); {self.sentences} answer sentences"
+            + (f"; {len(self.warnings)} warnings" if self.warnings else "")
         )
 
 
@@ -218,6 +220,7 @@ def ingest(
         sources=[str(s.resolve()) for s in sources],
         fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
         skipped=corpus.skipped,
+        warnings=corpus.warnings,
         empty_reason=f"no passages found in {', '.join(map(str, sources))} ({reasons})",
         batch_size=batch_size,
         progress=progress,
@@ -234,6 +237,7 @@ def ingest_articles(
     sources: Sequence[str],
     fingerprint: str,
     skipped: Sequence[SkippedFile] = (),
+    warnings: Sequence[ArticleWarning] = (),
     empty_reason: str = "no passages found",
     batch_size: int = 64,
     progress: bool = False,
@@ -249,9 +253,7 @@ def ingest_articles(
     """
     started = time.perf_counter() if started is None else started
     max_tokens = embedder.max_tokens if cut_sections else sys.maxsize
-    passages: list[Passage] = []
-    for article in articles:
-        passages.extend(split_passages(article, embedder.count_tokens, max_tokens))
+    passages = [p for a in articles for p in split_passages(a, embedder.count_tokens, max_tokens)]
     if not passages:
         raise CorpusError(empty_reason)
     per_passage = sentences_of(passages)
@@ -283,6 +285,7 @@ def ingest_articles(
         passages=len(passages),
         embedded=len(embedded.rows),
         skipped=list(skipped),
+        warnings=list(warnings),
         seconds=time.perf_counter() - started,
         sentences=len(sentences.spans),
     )

@@ -28,6 +28,7 @@ class Job:
     embedded: int = 0  # passages embedded so far
     to_embed: int | None = None  # passages to embed, once known
     summary: str | None = None
+    warnings: tuple[str, ...] = ()  # about articles read all the same (IngestReport.warnings)
     error: str | None = None
     version: str | None = None
     created_at: float = field(default_factory=time.time)
@@ -76,6 +77,7 @@ class JobRunner:
             job_id,
             state="succeeded",
             summary=report.summary(),
+            warnings=tuple(str(w) for w in report.warnings),
             version=report.manifest.version,
             finished_at=time.time(),
         )
