@@ -10,7 +10,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 
 from cultureqa.store import schema
-from cultureqa.store.database import make_engine
+from cultureqa.store.database import create_sqlite_directory, make_engine
 from cultureqa.store.migrate import (
     MIGRATIONS_DIR,
     current_revision,
@@ -113,6 +113,7 @@ def test_the_previous_schema_with_rows_upgrades_keeping_them(empty_engine: Engin
 
 
 def test_processes_starting_together_migrate_once(database_url: URL) -> None:
+    create_sqlite_directory(database_url)
     engines = [make_engine(database_url) for _ in range(3)]
     results = []
     errors: list[BaseException] = []

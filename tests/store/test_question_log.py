@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -12,10 +14,11 @@ from sqlalchemy.engine import URL
 from cultureqa.cli import cli
 from cultureqa.settings import Settings
 from cultureqa.store import schema
-from cultureqa.store.database import make_engine
+from cultureqa.store.database import create_sqlite_directory, make_engine
+from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.privacy import client_hash
 from cultureqa.store.question_log import open_question_log
-from tests.store.helpers import CLIENT, an_ask, rows
+from tests.store.helpers import CLIENT, an_ask, open_log, rows
 
 
 def settings_for(database_url: URL, tmp_path: Path, **overrides: object) -> Settings:
@@ -74,3 +77,38 @@ def test_db_upgrade_says_why_when_the_database_is_unreachable() -> None:
 
     assert result.exit_code == 1
     assert "could not upgrade the question log's database" in result.output
+
+
+def test_the_server_starts_while_its_database_is_unreachable(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=SecretStr("postgresql://nobody@127.0.0.1:1/none"),
+        feedback_path=tmp_path / "feedback.jsonl",
+    )
+    started = time.monotonic()
+    log = open_question_log(settings)
+
+    assert time.monotonic() - started < 1.0
+    assert log.record_ask(an_ask())  # queued; the answer never waits
+    assert not log.wait_until_ready(0.3)
+    stats = log.close(timeout=0.2)
+    assert (stats.written, stats.failed, stats.outages, stats.database_up) == (0, 1, 1, False)
+
+
+def test_retention_purges_in_the_background(database_url: URL, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    create_sqlite_directory(database_url)
+    upgrade_database(engine)
+    earlier = open_log(engine)
+    earlier.record_ask(an_ask(asked_at=datetime.now(UTC) - timedelta(days=31)))
+    earlier.record_ask(an_ask())
+    assert earlier.flush()
+    earlier.close()
+
+    log = open_question_log(settings_for(database_url, tmp_path, question_log_retention_days=30))
+
+    deadline = time.monotonic() + 20
+    while len(rows(engine, schema.asks)) != 1:  # purged once the database is ready
+        assert time.monotonic() < deadline, "the old ask was not purged"
+        time.sleep(0.05)
+    log.close()
+    engine.dispose()

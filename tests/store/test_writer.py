@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from cultureqa.store import schema
+from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.question_log import QuestionLog
 from cultureqa.store.records import FeedbackRecord
 from tests.store.helpers import an_ask, open_log, rows
@@ -131,3 +132,19 @@ def test_feedback_on_an_ask_that_was_never_logged_is_kept_unlinked(engine: Engin
     log.close()
 
     assert [row["ask_id"] for row in rows(engine, schema.feedback)] == [None]
+
+
+def test_a_database_down_at_start_is_prepared_once_it_is_up(empty_engine: Engine) -> None:
+    with outage(empty_engine):
+        log = open_log(
+            empty_engine, max_backoff=0.1, prepare=lambda: upgrade_database(empty_engine)
+        )
+        log.record_ask(an_ask())
+        wait_until(lambda: not log.stats().database_up)
+        assert not log.wait_until_ready(0.2)
+    assert log.wait_until_ready(20)
+    assert log.flush(20)
+    stats = log.close()
+
+    assert (stats.written, stats.outages, stats.database_up) == (1, 1, True)
+    assert len(rows(empty_engine, schema.asks)) == 1

@@ -88,8 +88,16 @@ def create_sqlite_directory(url: URL) -> None:
     """SQLite creates the file but not its directory: make it, once, at start-up (never on a
     reconnect, so a directory that went away is an outage, not a new empty database)."""
     path = sqlite_file(url)
-    if path is not None:
+    if path is None:
+        return
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot make the directory of the question log's database {path}: "
+            f"{exc.strerror or exc}",
+            hint="check CULTUREQA_DATABASE_URL and the directory's permissions",
+        ) from exc
 
 
 def _tune_sqlite(engine: Engine) -> None:

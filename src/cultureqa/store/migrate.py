@@ -12,11 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cultureqa.errors import StoreUnavailableError
-from cultureqa.store.database import BEGIN_IMMEDIATE, create_sqlite_directory
+from cultureqa.store.database import BEGIN_IMMEDIATE
 
 log = logging.getLogger("cultureqa.store")
 
@@ -62,7 +63,6 @@ def upgrade_database(engine: Engine, revision: str = "head") -> UpgradeResult:
     """Migrate the database to `revision` (default: the newest) in one transaction, holding a
     lock so that processes starting together migrate one after the other: the second then
     finds nothing to do. Raises StoreUnavailableError when the database cannot be reached."""
-    create_sqlite_directory(engine.url)
     try:
         immediate = engine.execution_options(**{BEGIN_IMMEDIATE: True})
         with immediate.connect() as connection, connection.begin():
@@ -75,6 +75,12 @@ def upgrade_database(engine: Engine, revision: str = "head") -> UpgradeResult:
             f"could not upgrade the question log's database: {exc.__class__.__name__}: "
             f"{_first_line(exc)}",
             hint="check CULTUREQA_DATABASE_URL and that the database server is up",
+        ) from exc
+    except CommandError as exc:  # e.g. a revision this release does not know
+        raise StoreUnavailableError(
+            f"could not upgrade the question log's database: {exc}",
+            hint="was it migrated by a newer release of cultureqa? run that release, or restore "
+            "a backup",
         ) from exc
     if after is None:  # pragma: no cover - alembic always stamps a revision
         raise StoreUnavailableError("the upgrade left no revision in the database")

@@ -4,17 +4,24 @@ database. Build it with open_question_log(settings)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cultureqa.errors import StoreUnavailableError
 from cultureqa.settings import Settings
 from cultureqa.store import maintenance
-from cultureqa.store.database import make_engine
+from cultureqa.store.database import create_sqlite_directory, make_engine
 from cultureqa.store.migrate import UpgradeResult, upgrade_database
 from cultureqa.store.privacy import PrivacyPolicy
 from cultureqa.store.records import AskRecord, FeedbackRecord, Turn
-from cultureqa.store.writer import DEFAULT_QUEUE_SIZE, LogStats, RecordWriter
+from cultureqa.store.writer import DEFAULT_QUEUE_SIZE, LogStats, Prepare, RecordWriter
+
+log = logging.getLogger("cultureqa.store")
+
+RETENTION_INTERVAL_S = 3600.0
 
 
 class QuestionLog:
@@ -30,12 +37,49 @@ class QuestionLog:
         salt: str | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         max_backoff: float = 5.0,
+        prepare: Prepare | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
         self._writer = RecordWriter(
-            engine, policy, salt=salt, queue_size=queue_size, max_backoff=max_backoff
+            engine,
+            policy,
+            salt=salt,
+            queue_size=queue_size,
+            max_backoff=max_backoff,
+            prepare=prepare,
         ).start()
+        self._stop_retention = threading.Event()
+        self._retention: threading.Thread | None = None
+
+    def wait_until_ready(self, timeout: float = 10.0) -> bool:
+        """Wait for the database to be migrated and prepared; False when `timeout` passed
+        first (the database is still unreachable: records queue meanwhile)."""
+        return self._writer.prepared.wait(timeout)
+
+    def start_retention(self, days: int, every: float = RETENTION_INTERVAL_S) -> None:
+        """Purge rows older than `days` days once the database is ready, then every `every`
+        seconds, on a thread of its own, until close(). 0 days keeps everything: no thread."""
+        if days <= 0 or self._retention is not None:
+            return
+        self._retention = threading.Thread(
+            target=self._purge_now_and_then,
+            args=(days, every),
+            name="question-log-retention",
+            daemon=True,
+        )
+        self._retention.start()
+
+    def _purge_now_and_then(self, days: int, every: float) -> None:
+        while not self._writer.prepared.wait(min(every, 1.0)):
+            if self._stop_retention.is_set():
+                return
+        while not self._stop_retention.is_set():
+            try:
+                self.purge_older_than(days)
+            except StoreUnavailableError as exc:  # the writer logs outages; try next time
+                log.debug("question log: retention purge skipped: %s", exc)
+            self._stop_retention.wait(every)
 
     def record_ask(self, ask: AskRecord) -> bool:
         """Queue the ask; returns at once. False: dropped (queue full or closed) and counted."""
@@ -57,7 +101,10 @@ class QuestionLog:
     def close(self, timeout: float = 5.0) -> LogStats:
         """Write what is queued (for up to `timeout` seconds) and stop; then dispose of the
         engine's connections."""
+        self._stop_retention.set()
         stats = self._writer.close(timeout)
+        if self._retention is not None:
+            self._retention.join(timeout)
         self.engine.dispose()
         return stats
 
@@ -89,6 +136,7 @@ def policy_from(settings: Settings) -> PrivacyPolicy:
 def upgrade_from_settings(settings: Settings) -> UpgradeResult:
     """`cultureqa db upgrade`: migrate CULTUREQA_DATABASE_URL's database to this release."""
     engine = make_engine(settings.database_url.get_secret_value())
+    create_sqlite_directory(engine.url)
     try:
         return upgrade_database(engine)
     finally:
@@ -96,13 +144,21 @@ def upgrade_from_settings(settings: Settings) -> UpgradeResult:
 
 
 def open_question_log(settings: Settings, *, migrate: bool = True) -> QuestionLog:
-    """The server's question log: migrates the database (unless `migrate` is False), imports
-    the old feedback file once, and starts the writer. Raises StoreUnavailableError when the
-    database cannot be reached or migrated."""
+    """The server's question log, returned at once: its writer first migrates the database
+    (unless `migrate` is False) and imports the old feedback file once, retrying while the
+    database is unreachable (records queue meanwhile; wait_until_ready tells when it is done),
+    and the retention purge runs hourly. Raises StoreUnavailableError only for a malformed
+    database URL."""
     engine = make_engine(settings.database_url.get_secret_value())
     policy = policy_from(settings)
-    if migrate:
-        upgrade_database(engine)
-    maintenance.import_feedback_jsonl(engine, settings.feedback_path, policy)
+
+    def prepare() -> None:
+        if migrate:
+            create_sqlite_directory(engine.url)
+            upgrade_database(engine)
+        maintenance.import_feedback_jsonl(engine, settings.feedback_path, policy)
+
     salt = settings.hash_salt.get_secret_value() if settings.hash_salt else None
-    return QuestionLog(engine, policy, salt=salt)
+    question_log = QuestionLog(engine, policy, salt=salt, prepare=prepare)
+    question_log.start_retention(settings.question_log_retention_days)
+    return question_log

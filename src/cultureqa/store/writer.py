@@ -7,6 +7,10 @@ with backoff (0.05 s doubling to `max_backoff`), logging the outage once and its
 queue fills meanwhile, and records that find it full are dropped and counted, so memory stays
 bounded and a request never waits. A record the database refuses (bad data) is dropped alone
 and counted as failed; the rest of its batch is written.
+
+Before its first write the writer runs `prepare` (the server's: migrate the database, import
+the old feedback file), retrying it the same way, so a server starts and answers while its
+database is still down, and logs as soon as it is up.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from cultureqa.errors import StoreUnavailableError
 from cultureqa.store.database import for_writing
 from cultureqa.store.privacy import PrivacyPolicy
 from cultureqa.store.records import AskRecord, FeedbackRecord
@@ -31,6 +36,9 @@ log = logging.getLogger("cultureqa.store")
 DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 200
 FIRST_BACKOFF_S = 0.05
+# Errors that mean "the database cannot be used now": retried, and counted as an outage.
+OUTAGE_ERRORS = (SQLAlchemyError, StoreUnavailableError)
+Prepare = Callable[[], object]
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,11 @@ class RecordWriter:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_backoff: float = 5.0,
+        prepare: Prepare | None = None,
     ) -> None:
         self.engine = for_writing(engine)
+        self._prepare = prepare
+        self.prepared = threading.Event()  # set once `prepare` has run (or was not given)
         self.policy = policy
         self._salt = salt
         self._queue: queue.Queue[Record] = queue.Queue(maxsize=queue_size)
@@ -128,6 +139,10 @@ class RecordWriter:
             )
 
     def _run(self) -> None:
+        if self._prepare is not None and not self._prepare_with_retry():
+            self._drain_as_failed()  # closed before the database was ever ready
+            return
+        self.prepared.set()
         while True:
             batch = self._next_batch()
             if not batch:
@@ -151,6 +166,25 @@ class RecordWriter:
                 break
         return batch
 
+    def _prepare_with_retry(self) -> bool:
+        """Run `prepare` until it succeeds (True) or close() gives up (False)."""
+        assert self._prepare is not None  # noqa: S101 - only called when there is one
+        delay = FIRST_BACKOFF_S
+        while not self._abandon.is_set():
+            try:
+                self._prepare()
+            except OUTAGE_ERRORS as exc:
+                self._note_outage(exc, self._queue.qsize())
+                self._abandon.wait(delay)
+                delay = min(delay * 2, self._max_backoff)
+                continue
+            except Exception:  # e.g. an unreadable feedback file: write the records anyway
+                log.exception("question log: preparing the database failed; writing on")
+            with self._lock:
+                self._note_back()
+            return True
+        return False
+
     def _write_with_retry(self, batch: Sequence[Record]) -> None:
         delay = FIRST_BACKOFF_S
         while not self._abandon.is_set():
@@ -159,7 +193,7 @@ class RecordWriter:
             except (IntegrityError, DataError):
                 self._write_one_by_one(batch)
                 return
-            except SQLAlchemyError as exc:
+            except OUTAGE_ERRORS as exc:
                 self._note_outage(exc, len(batch))
                 self._abandon.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
@@ -190,7 +224,7 @@ class RecordWriter:
                 log.warning("question log: a record was refused: %s", _first_line(exc))
         self._finish(written=written, failed=failed)
 
-    def _note_outage(self, exc: SQLAlchemyError, holding: int) -> None:
+    def _note_outage(self, exc: Exception, holding: int) -> None:
         with self._lock:
             if not self._database_up:
                 return
@@ -209,16 +243,20 @@ class RecordWriter:
             self._counts["written"] += written
             self._counts["failed"] += failed
             self._counts["pending"] -= written + failed
-            if written and not self._database_up:
-                self._database_up = True
-                log.warning(
-                    "question log: the database is back after %.1f s; %d records dropped so far",
-                    time.monotonic() - self._outage_began,
-                    self._counts["dropped"],
-                )
             if written:
+                self._note_back()
                 self._dropping = False
             self._lock.notify_all()
+
+    def _note_back(self) -> None:
+        """The database answered: end the outage, if there was one (holding the lock)."""
+        if not self._database_up:
+            self._database_up = True
+            log.warning(
+                "question log: the database is back after %.1f s; %d records dropped so far",
+                time.monotonic() - self._outage_began,
+                self._counts["dropped"],
+            )
 
     def _drain_as_failed(self) -> None:
         left = 0
