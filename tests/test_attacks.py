@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,3 +369,25 @@ def test_http_source_urls_are_kept(tmp_path: Path) -> None:
     corpus = load_corpus([tmp_path])
     assert [a.source_url for a in corpus.articles] == ["https://example.org/a", None]
     assert [w.article_id for w in corpus.warnings] == ["b"]
+
+
+@pytest.mark.slow
+def test_the_model_writes_nothing_outside_the_cache_dir(tmp_path: Path) -> None:
+    # ONNX Runtime wrote a device id and a telemetry queue under ~/.cache/Microsoft/.
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in {"XDG_CACHE_HOME", "HF_HOME", "HOME"}}
+    env.update(HOME=str(home), CULTUREQA_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1")
+    script = (
+        "from cultureqa.settings import Settings\n"
+        "from cultureqa.embedding.factory import load_embedder\n"
+        "embedder = load_embedder(Settings(backend='onnx'))\n"
+        "print(embedder.embed(['Where is Hamhung?']).shape)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(1, 384)" in done.stdout
+    assert [p for p in home.rglob("*")] == []
+    assert list(cache.glob("onnx/*/model.onnx"))

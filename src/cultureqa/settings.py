@@ -108,9 +108,14 @@ class Settings(BaseSettings):
             "when the model supports it and the device is the CPU, else torch."
         ),
     )
+    cache_dir: Path | None = Field(
+        None,
+        description="Where cultureqa keeps what it caches (the model's ONNX export, in onnx/). "
+        "Default: $XDG_CACHE_HOME/cultureqa, else ~/.cache/cultureqa.",
+    )
     model_cache_dir: Path | None = Field(
         None,
-        description="Where ONNX exports of models are cached [default: ~/.cache/cultureqa/onnx].",
+        description="Where ONNX exports of models are cached [default: CACHE_DIR/onnx].",
     )
     batch_size: int = Field(64, ge=1, le=4096, description="Passages embedded per batch.")
     default_top_k: int = Field(5, ge=1, description="Passages returned when top_k is not given.")

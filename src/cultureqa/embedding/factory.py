@@ -24,9 +24,10 @@ def load_embedder(settings: Settings, threads: int | None = None) -> Embedder:
     )
     if wants_onnx:
         try:
-            return OnnxEmbedder(
-                settings.model, model_dir, threads=threads, cache_dir=settings.model_cache_dir
+            cache_dir = settings.model_cache_dir or (
+                settings.cache_dir / "onnx" if settings.cache_dir else None
             )
+            return OnnxEmbedder(settings.model, model_dir, threads=threads, cache_dir=cache_dir)
         except ModelError as exc:
             if settings.backend == "onnx":
                 raise

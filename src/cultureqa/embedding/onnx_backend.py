@@ -85,6 +85,18 @@ def default_cache_dir() -> Path:
     return Path(base) / "cultureqa" / "onnx"
 
 
+def import_onnxruntime() -> Any:
+    """onnxruntime, with its telemetry off. Unless told not to, it writes a device id and an
+    event queue (OS, CPU model) under ~/.cache/Microsoft/DeveloperTools/ on first use: a file
+    outside every directory cultureqa is configured with. The variable must be set before the
+    first import; disabling the events afterwards does not stop the files."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
+
+
 def export(model_dir: Path, target: Path) -> None:
     """Export the model's transformer to ONNX at `target` (written atomically)."""
     import torch
@@ -149,8 +161,9 @@ class OnnxEmbedder(BatchEmbedder):
     ) -> None:
         """`graph`: run this ONNX file instead of the cached export (benchmarks/quantize.py
         compares an int8 copy this way)."""
-        import onnxruntime
         from tokenizers import Tokenizer
+
+        onnxruntime = import_onnxruntime()
 
         if not supports(model_dir):
             raise ModelError(
