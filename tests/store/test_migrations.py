@@ -4,11 +4,15 @@ rows in it to head with the rows kept, and nothing done twice."""
 from __future__ import annotations
 
 import threading
+import tomllib
 from datetime import UTC, date, datetime
+from fnmatch import fnmatch
 
+import pytest
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 
+from cultureqa.errors import StoreUnavailableError
 from cultureqa.store import schema
 from cultureqa.store.database import create_sqlite_directory, make_engine
 from cultureqa.store.migrate import (
@@ -17,6 +21,7 @@ from cultureqa.store.migrate import (
     head_revision,
     upgrade_database,
 )
+from tests.helpers import REPO
 
 
 def columns(engine: Engine) -> dict[str, set[str]]:
@@ -136,3 +141,30 @@ def test_processes_starting_together_migrate_once(database_url: URL) -> None:
         assert current_revision(connection) == "0002"
     for engine in engines:
         engine.dispose()
+
+
+def test_a_database_from_a_newer_release_is_refused_saying_so(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+
+    with pytest.raises(StoreUnavailableError, match="newer release"):
+        upgrade_database(engine)
+
+
+def test_the_migrations_are_package_data() -> None:
+    """A non-editable install must carry every file Alembic reads."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["cultureqa"]
+    package = MIGRATIONS_DIR.parent.parent
+    shipped = [
+        path
+        for path in MIGRATIONS_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+    assert shipped
+    unshipped = [
+        path.relative_to(package).as_posix()
+        for path in shipped
+        if not any(fnmatch(path.relative_to(package).as_posix(), p) for p in patterns)
+    ]
+    assert unshipped == []

@@ -4,6 +4,7 @@ counted and logged once and writing resumes by itself, a refused record costs on
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -148,3 +149,22 @@ def test_a_database_down_at_start_is_prepared_once_it_is_up(empty_engine: Engine
 
     assert (stats.written, stats.outages, stats.database_up) == (1, 1, True)
     assert len(rows(empty_engine, schema.asks)) == 1
+
+
+def test_many_threads_recording_at_once_lose_nothing(engine: Engine) -> None:
+    log = open_log(engine)
+
+    def record_some() -> None:
+        for _ in range(200):
+            log.record_ask(an_ask())
+
+    threads = [threading.Thread(target=record_some) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert log.flush(30)
+    stats = log.close()
+
+    assert (stats.written, stats.dropped, stats.pending) == (1600, 0, 0)
+    assert len(rows(engine, schema.asks)) == 1600

@@ -1,11 +1,35 @@
 """The question log: asks, conversations and feedback in a SQL database (SQLite by default,
 PostgreSQL for anything shared), written off the request path.
 
+    question_log.py  QuestionLog, the one object a server holds, and open_question_log(settings)
+    records.py    what the server hands over: AskRecord, FeedbackRecord; ids; Turn (history)
+    writer.py     RecordWriter: a bounded queue and one writer thread; counters for /metrics
+    writes.py     one batch in one transaction, the privacy mode applied to each row
+    privacy.py    what each question-log mode keeps, and the salted client hash
+    maintenance.py  retention purge, erase-by-conversation, the feedback JSONL import, history
     database.py   engines for a URL: SQLite tuned for one writer and many readers, psycopg 3
     schema.py     the tables as the newest migration leaves them (SQLAlchemy Core)
     migrate.py    Alembic, run from code: upgrade to head, the current revision
-    privacy.py    what each question-log mode keeps, and the salted client hash
-    writer.py     QuestionLog: a bounded queue and one writer thread; counters for /metrics
-    maintenance.py  retention purge, erase-by-conversation, the feedback JSONL import, history
     migrations/   Alembic's env.py and the revisions, shipped in the package
 """
+
+from __future__ import annotations
+
+from cultureqa.store.privacy import PrivacyPolicy, QuestionLogMode
+from cultureqa.store.question_log import QuestionLog, open_question_log, upgrade_from_settings
+from cultureqa.store.records import AskRecord, FeedbackRecord, Turn, is_valid_id, new_id
+from cultureqa.store.writer import LogStats
+
+__all__ = [
+    "AskRecord",
+    "FeedbackRecord",
+    "LogStats",
+    "PrivacyPolicy",
+    "QuestionLog",
+    "QuestionLogMode",
+    "Turn",
+    "is_valid_id",
+    "new_id",
+    "open_question_log",
+    "upgrade_from_settings",
+]
