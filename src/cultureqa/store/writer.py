@@ -36,6 +36,7 @@ log = logging.getLogger("cultureqa.store")
 DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 200
 FIRST_BACKOFF_S = 0.05
+DROP_LOG_INTERVAL_S = 60.0
 # Errors that mean "the database cannot be used now": retried, and counted as an outage.
 OUTAGE_ERRORS = (SQLAlchemyError, StoreUnavailableError)
 Prepare = Callable[[], object]
@@ -84,7 +85,7 @@ class RecordWriter:
         self._outage_began = 0.0
         self._closing = threading.Event()  # no new records; drain what is queued
         self._abandon = threading.Event()  # stop retrying; count what is left as failed
-        self._dropping = False
+        self._last_drop_logged = -DROP_LOG_INTERVAL_S
         self._thread = threading.Thread(target=self._run, name="question-log-writer", daemon=True)
 
     def start(self) -> RecordWriter:
@@ -130,12 +131,16 @@ class RecordWriter:
             return True
 
     def _note_dropping(self) -> None:
-        if not self._dropping:
-            self._dropping = True
+        # Once a minute at most: a writer that keeps falling behind would otherwise log at
+        # every batch it writes.
+        now = time.monotonic()
+        if now - self._last_drop_logged >= DROP_LOG_INTERVAL_S:
+            self._last_drop_logged = now
             log.warning(
                 "question log: queue full (%d records waiting); dropping records until the "
-                "writer catches up",
+                "writer catches up (%d dropped so far)",
                 self._queue.qsize(),
+                self._counts["dropped"],
             )
 
     def _run(self) -> None:
@@ -245,7 +250,6 @@ class RecordWriter:
             self._counts["pending"] -= written + failed
             if written:
                 self._note_back()
-                self._dropping = False
             self._lock.notify_all()
 
     def _note_back(self) -> None:
