@@ -359,6 +359,17 @@ class Settings(BaseSettings):
             raise ValueError("database_url must be sqlite:///PATH or postgresql://user@host/dbname")
         return value
 
+    @field_validator("question_log_by_collection")
+    @classmethod
+    def _modes_of_collections(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not is_collection_name(name):
+                raise ValueError(
+                    f"question_log_by_collection: {name!r} is no collection name; "
+                    + COLLECTION_NAME_RULE
+                )
+        return value
+
     @field_validator("hash_salt")
     @classmethod
     def _long_salt(cls, value: SecretStr | None) -> SecretStr | None:

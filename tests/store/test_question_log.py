@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import URL
 
 from cultureqa.cli import cli
@@ -112,3 +114,22 @@ def test_retention_purges_in_the_background(database_url: URL, tmp_path: Path) -
         time.sleep(0.05)
     log.close()
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("database_url", "mysql://db/x", "sqlite:///PATH or postgresql://"),
+        ("database_url", "cultureqa.db", "sqlite:///PATH or postgresql://"),
+        ("question_log", "verbose", "'off', 'anonymous' or 'full'"),
+        ("question_log_by_collection", {"Bad Name": "off"}, "is no collection name"),
+        ("question_log_by_collection", {"ok": "everything"}, "'off', 'anonymous' or 'full'"),
+        ("question_log_retention_days", -1, "greater than or equal to 0"),
+        ("hash_salt", "short", "at least 32 characters"),
+    ],
+)
+def test_question_log_settings_refuse_unsafe_values(
+    field: str, value: object, problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        Settings(**{field: value})  # type: ignore[arg-type]
