@@ -1,5 +1,5 @@
-"""kill -9 of a process while it writes: the database is consistent afterwards, the next start
-migrates nothing, and writing goes on."""
+"""kill -9 of a process while it writes, or while it migrates: the database is consistent
+afterwards, the next start migrates nothing twice, and writing goes on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.engine import URL
 
 from cultureqa.store import schema
@@ -91,3 +91,37 @@ def test_a_killed_writer_leaves_a_consistent_database(engine: Engine) -> None:
     assert log.flush()
     log.close()
     assert count(engine, select(func.count()).select_from(schema.asks)) == before + 1
+
+
+def test_a_migration_killed_half_way_leaves_the_database_as_it_was(
+    empty_engine: Engine,
+) -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.store.child_migrate",
+            empty_engine.url.render_as_string(False),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "migrating"
+        time.sleep(1.0)  # a few statements in: some tables made, not all
+        assert child.poll() is None, "the migration finished before the kill"
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)
+        child.stdout.close()
+
+    assert inspect(empty_engine).get_table_names() == []  # all or nothing: nothing
+    result = upgrade_database(empty_engine)
+    assert (result.before, result.after) == (None, "0002")
+    assert_consistent(empty_engine)
