@@ -391,3 +391,25 @@ def test_the_model_writes_nothing_outside_the_cache_dir(tmp_path: Path) -> None:
     assert "(1, 384)" in done.stdout
     assert [p for p in home.rglob("*")] == []
     assert list(cache.glob("onnx/*/model.onnx"))
+
+
+def test_citations_and_admin_errors_carry_no_server_path(
+    client: TestClient, settings: Settings
+) -> None:
+    server_path = str(settings.corpus_dir.parent)  # a temporary directory, outside the cwd
+    body = client.post("/ask", json={"question": "food"}).json()
+    citation = body["passages"][0]["citation"]
+    assert citation["source_file"] == f"corpus/{citation['article_id']}.md"
+    assert citation["link"].startswith("corpus/")
+    refused = upload(client, "a.md", b"---\n: [\n---\n# A\n\nText.\n")
+    assert refused.status_code == 422
+    assert "course/a.md: front matter" in refused.json()["error"]["message"]
+    assert (
+        upload(client, "b.md", b"---\nid: b\n---\n# B\n\nText about ceviche.\n").status_code == 201
+    )
+    job = wait_for(client, client.post("/admin/collections/course/reindex", headers=ADMIN).json())
+    assert job["state"] == "succeeded", job
+    answer = client.post("/ask", json={"question": "ceviche", "collection": "course"}).json()
+    assert answer["passages"][0]["citation"]["source_file"] == "course/b.md"
+    for text in (json.dumps(body), refused.text, json.dumps(job), json.dumps(answer)):
+        assert server_path not in text

@@ -146,15 +146,18 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def parse_file(path: Path, fmt: str = "auto", data: bytes | None = None) -> list[Article]:
+def parse_file(
+    path: Path, fmt: str = "auto", data: bytes | None = None, *, root: Path | None = None
+) -> list[Article]:
     """The articles of one file (its bytes, when given, instead of reading them), by the parser
     its extension (or `fmt`) names: the one dispatch the loader and the admin API share.
-    Raises CorpusError for an unsupported, unreadable or malformed file, or one without text."""
+    `root` is the source directory it was found in (see SourceFile.at). Raises CorpusError for
+    an unsupported, unreadable or malformed file, or one without text."""
     name = format_for(path, fmt)
     if name is None:
         raise CorpusError(f"unsupported file type {path.suffix or '(none)'!r}")
     text = read_text(path) if data is None else decode_text(data)
-    articles = parser_for(name)(text, SourceFile.at(path))
+    articles = parser_for(name)(text, SourceFile.at(path, root))
     if not any(a.sections for a in articles):
         raise CorpusError("no text found")
     return articles
@@ -171,10 +174,10 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
         raise CorpusError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     corpus = Corpus()
     seen: dict[str, str] = {}
-    for path in find_files(sources):
-        source = SourceFile.at(path)
+    for path, root in ((path, given) for given in sources for path in find_files([given])):
+        source = SourceFile.at(path, root)
         try:
-            articles = parse_file(path, fmt)
+            articles = parse_file(path, fmt, root=root)
         except CorpusError as exc:
             if strict:
                 raise CorpusError(f"{source.display}: {exc.message}") from exc

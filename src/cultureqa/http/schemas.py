@@ -107,7 +107,10 @@ class CitationOut(BaseModel):
         description="Where to read the section: the source URL, or the corpus file, plus '#anchor'."
     )
     source_url: str | None = Field(description="The article's URL, when the corpus gives one.")
-    source_file: str | None = Field(description="The corpus file the article was read from.")
+    source_file: str | None = Field(
+        description="The file the article was read from: the source directory's name and the "
+        "path below it (corpus/hamhung-culture.md), never a path on the server."
+    )
     start_line: int = Field(description="First line of the passage in the source file (1-based).")
     end_line: int = Field(description="Last line of the passage in the source file.")
     page: str = Field(

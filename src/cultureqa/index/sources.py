@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cultureqa.corpus.loader import EXTENSIONS, parse_file
 from cultureqa.corpus.model import Article
+from cultureqa.corpus.source import SourceFile
 from cultureqa.errors import ConflictError, CorpusError, InvalidRequestError, NotFoundError
 from cultureqa.index.collections import sources_of
 from cultureqa.settings import Settings
@@ -45,9 +46,11 @@ def store_article(settings: Settings, collection: str, file_name: str, data: byt
     """
     path = article_path(settings, collection, file_name)
     try:
-        articles = parse_file(path, data=data)
+        articles = parse_file(path, data=data, root=path.parent)
     except CorpusError as exc:
-        raise InvalidRequestError(f"{file_name}: {exc.message}") from exc
+        shown = SourceFile.at(path, path.parent).display  # `collection/file`, no server path
+        message = exc.message if exc.message.startswith(shown) else f"{shown}: {exc.message}"
+        raise InvalidRequestError(message) from exc
     check_unique_ids(articles, file_name, ids_elsewhere(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.upload")
@@ -66,7 +69,7 @@ def ids_elsewhere(path: Path) -> dict[str, str]:
         if other.name == path.name or other.name.startswith(".") or not other.is_file():
             continue
         try:
-            articles = parse_file(other)
+            articles = parse_file(other, root=path.parent)
         except CorpusError:
             continue
         found.update((article.id, other.name) for article in articles)
