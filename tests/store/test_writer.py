@@ -6,57 +6,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from cultureqa.store import schema
 from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.question_log import QuestionLog
 from cultureqa.store.records import FeedbackRecord
-from tests.store.helpers import an_ask, open_log, rows
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-@contextmanager
-def outage(engine: Engine) -> Iterator[None]:
-    """The database goes away, then comes back as it was.
-
-    SQLite: the database's directory is moved away (connections are made per transaction,
-    so the next one fails to open the file) and moved back. PostgreSQL: the database stops
-    accepting connections and every open one is terminated, then it accepts them again."""
-    if engine.dialect.name == "sqlite":
-        directory = Path(str(engine.url.database)).parent
-        away = directory.with_name(directory.name + "-away")
-        directory.rename(away)
-        try:
-            yield
-        finally:
-            away.rename(directory)
-        return
-    name = engine.url.database
-    admin = create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-        connection.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-            {"n": name},
-        )
-        try:
-            yield
-        finally:
-            connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-    admin.dispose()
+from tests.store.helpers import an_ask, open_log, outage, rows, wait_until
 
 
 def test_recording_returns_at_once_and_flush_writes_everything(engine: Engine) -> None:

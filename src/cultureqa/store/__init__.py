@@ -5,6 +5,7 @@ PostgreSQL for anything shared), written off the request path.
     records.py    what the server hands over: AskRecord, FeedbackRecord; ids; Turn (history)
     writer.py     RecordWriter: a bounded queue and one writer thread; counters for /metrics
     writes.py     one batch in one transaction, the privacy mode applied to each row
+    recent.py     the last turns of recent conversations in memory, for follow-ups at once
     privacy.py    what each question-log mode keeps, and the salted client hash
     maintenance.py  retention purge, erase-by-conversation, the feedback JSONL import, history
     database.py   engines for a URL: SQLite tuned for one writer and many readers, psycopg 3

@@ -104,7 +104,13 @@ def conversation_history(engine: Engine, conversation_id: str, *, limit: int = 1
     question is kept there)."""
     asks = schema.asks
     query = (
-        select(asks.c.question, asks.c.answer_passage_id, asks.c.asked_at, asks.c.answered)
+        select(
+            asks.c.id,
+            asks.c.question,
+            asks.c.answer_passage_id,
+            asks.c.asked_at,
+            asks.c.answered,
+        )
         .where(asks.c.conversation_id == conversation_id, asks.c.question.is_not(None))
         .order_by(asks.c.asked_at.desc(), asks.c.id.desc())
         .limit(limit)
@@ -122,6 +128,7 @@ def conversation_history(engine: Engine, conversation_id: str, *, limit: int = 1
             article_id=row.answer_passage_id.split("#")[0] if row.answer_passage_id else None,
             asked_at=row.asked_at,
             answered=row.answered,
+            ask_id=row.id,
         )
         for row in reversed(rows)
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -16,7 +17,8 @@ from cultureqa.store import maintenance
 from cultureqa.store.database import create_sqlite_directory, make_engine
 from cultureqa.store.migrate import UpgradeResult, upgrade_database
 from cultureqa.store.privacy import PrivacyPolicy
-from cultureqa.store.records import AskRecord, FeedbackRecord, Turn
+from cultureqa.store.recent import RecentTurns, merge_turns
+from cultureqa.store.records import AskRecord, FeedbackRecord, Turn, utc_now
 from cultureqa.store.writer import DEFAULT_QUEUE_SIZE, LogStats, Prepare, RecordWriter
 
 log = logging.getLogger("cultureqa.store")
@@ -51,6 +53,7 @@ class QuestionLog:
         ).start()
         self._stop_retention = threading.Event()
         self._retention: threading.Thread | None = None
+        self._recent = RecentTurns()
 
     def wait_until_ready(self, timeout: float = 10.0) -> bool:
         """Wait for the database to be migrated and prepared; False when `timeout` passed
@@ -82,7 +85,11 @@ class QuestionLog:
             self._stop_retention.wait(every)
 
     def record_ask(self, ask: AskRecord) -> bool:
-        """Queue the ask; returns at once. False: dropped (queue full or closed) and counted."""
+        """Queue the ask; returns at once. False: dropped (queue full or closed) and counted.
+        Its conversation's history has it at once, in this process, when the mode keeps
+        questions."""
+        if self.policy.mode_for(ask.collection) != "off":
+            self._recent.add(ask)
         return self._writer.record(ask)
 
     def record_feedback(self, feedback: FeedbackRecord) -> bool:
@@ -109,18 +116,31 @@ class QuestionLog:
         return stats
 
     def conversation_history(self, conversation_id: str, *, limit: int = 10) -> list[Turn]:
-        """The conversation's last logged questions, oldest first (see maintenance)."""
-        return maintenance.conversation_history(self.engine, conversation_id, limit=limit)
+        """The conversation's last `limit` questions, oldest first: those in the database and
+        those this process recorded that are not written yet. Never raises: with the database
+        down it is this process's recent turns alone (see recent.py)."""
+        recent = self._recent.turns(conversation_id)
+        try:
+            stored = maintenance.conversation_history(self.engine, conversation_id, limit=limit)
+        except StoreUnavailableError as exc:
+            log.debug("question log: history from memory only: %s", exc)
+            stored = []
+        return merge_turns(stored, recent, limit)
 
     def erase_conversation(self, conversation_id: str) -> maintenance.Removed:
         """Delete everything of a conversation, after writing what is queued (so nothing of it
         is written after the erasure)."""
+        self._recent.forget(conversation_id)
         self.flush()
         return maintenance.erase_conversation(self.engine, conversation_id)
 
     def purge_older_than(self, days: int) -> maintenance.Removed:
-        """The retention purge: asks and feedback older than `days` days (0 keeps all)."""
-        return maintenance.purge_older_than(self.engine, days)
+        """The retention purge: asks and feedback older than `days` days (0 keeps all), in
+        the database and in the recent turns kept in memory."""
+        now = utc_now()
+        if days > 0:
+            self._recent.forget_older_than(now - timedelta(days=days))
+        return maintenance.purge_older_than(self.engine, days, now=now)
 
     def import_feedback_jsonl(self, path: Path) -> maintenance.FeedbackImport:
         """Import the old feedback file once (see maintenance.import_feedback_jsonl)."""

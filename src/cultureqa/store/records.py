@@ -74,3 +74,4 @@ class Turn:
     article_id: str | None  # the article the answer was cited from, if there was an answer
     asked_at: datetime
     answered: bool
+    ask_id: str | None = None
