@@ -6,14 +6,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, StatementError
 
+from cultureqa.errors import StoreUnavailableError
 from cultureqa.store import schema
 from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.question_log import QuestionLog
 from cultureqa.store.records import FeedbackRecord
+from cultureqa.store.writer import is_outage
 from tests.store.helpers import an_ask, open_log, outage, rows, wait_until
 
 
@@ -126,3 +130,29 @@ def test_many_threads_recording_at_once_lose_nothing(engine: Engine) -> None:
 
     assert (stats.written, stats.dropped, stats.pending) == (1600, 0, 0)
     assert len(rows(engine, schema.asks)) == 1600
+
+
+def test_a_record_that_cannot_even_be_sent_costs_only_itself(engine: Engine) -> None:
+    log = open_log(engine)
+    log.record_ask(an_ask(asked_at=datetime(2026, 12, 1)))  # naive: refused before any SQL
+    log.record_ask(an_ask())
+    assert log.flush()
+    stats = log.close()
+
+    assert (stats.written, stats.failed, stats.outages) == (1, 1, 0)
+    assert len(rows(engine, schema.asks)) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (OperationalError("SELECT 1", {}, Exception("connection refused")), True),
+        (ProgrammingError("SELECT 1", {}, Exception("relation asks does not exist")), True),
+        (IntegrityError("INSERT", {}, Exception("CHECK constraint failed")), False),
+        (StatementError("bad parameter", "INSERT", {}, ValueError("naive datetime")), False),
+        (StoreUnavailableError("cannot connect"), True),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_outages_are_told_from_bad_records(error: Exception, expected: bool) -> None:
+    assert is_outage(error) is expected

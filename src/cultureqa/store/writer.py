@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from cultureqa.errors import StoreUnavailableError
 from cultureqa.store.database import for_writing
@@ -37,8 +38,6 @@ DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 200
 FIRST_BACKOFF_S = 0.05
 DROP_LOG_INTERVAL_S = 60.0
-# Errors that mean "the database cannot be used now": retried, and counted as an outage.
-OUTAGE_ERRORS = (SQLAlchemyError, StoreUnavailableError)
 Prepare = Callable[[], object]
 
 
@@ -178,35 +177,32 @@ class RecordWriter:
         while not self._abandon.is_set():
             try:
                 self._prepare()
-            except OUTAGE_ERRORS as exc:
+            except Exception as exc:
+                if not is_outage(exc):  # e.g. an unreadable feedback file: write on
+                    log.exception("question log: preparing the database failed; writing on")
+                    break
                 self._note_outage(exc, self._queue.qsize())
                 self._abandon.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
                 continue
-            except Exception:  # e.g. an unreadable feedback file: write the records anyway
-                log.exception("question log: preparing the database failed; writing on")
             with self._lock:
                 self._note_back()
             return True
-        return False
+        return not self._abandon.is_set()
 
     def _write_with_retry(self, batch: Sequence[Record]) -> None:
         delay = FIRST_BACKOFF_S
         while not self._abandon.is_set():
             try:
                 self._write(batch)
-            except (IntegrityError, DataError):
-                self._write_one_by_one(batch)
-                return
-            except OUTAGE_ERRORS as exc:
+            except Exception as exc:  # nothing may kill the writer
+                if not is_outage(exc):
+                    self._write_one_by_one(batch)  # a record's fault: find it
+                    return
                 self._note_outage(exc, len(batch))
                 self._abandon.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
                 continue
-            except Exception:  # a bug must not kill the writer: drop the batch, say why
-                log.exception("question log: could not write %d records", len(batch))
-                self._finish(failed=len(batch))
-                return
             self._finish(written=len(batch))
             return
         self._finish(failed=len(batch))
@@ -224,9 +220,14 @@ class RecordWriter:
             try:
                 self._write([record])
                 written += 1
-            except SQLAlchemyError as exc:
+            except Exception as exc:
                 failed += 1
-                log.warning("question log: a record was refused: %s", _first_line(exc))
+                if failed == 1:  # once per batch: a bug would refuse every record
+                    log.warning(
+                        "question log: a record was refused: %s: %s",
+                        exc.__class__.__name__,
+                        _first_line(exc),
+                    )
         self._finish(written=written, failed=failed)
 
     def _note_outage(self, exc: Exception, holding: int) -> None:
@@ -273,6 +274,18 @@ class RecordWriter:
         if left:
             log.warning("question log: closed with %d records unwritten", left)
         self._finish(failed=left)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means "the database cannot be used now" (retried, counted as an
+    outage) rather than "this record is wrong" (dropped alone, counted as failed). Anything
+    the driver reports, except a constraint or a value it refuses, is the database's: a
+    refused connection, a lost one, a lock timeout, a table not there yet."""
+    if isinstance(exc, StoreUnavailableError):  # ours, wrapping what went wrong, if anything
+        return exc.__cause__ is None or is_outage(exc.__cause__)
+    if isinstance(exc, SQLAlchemyTimeoutError | DisconnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and not isinstance(exc, IntegrityError | DataError)
 
 
 def _first_line(exc: BaseException) -> str:
