@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -114,9 +115,18 @@ def publish(settings: Settings, embedder: Embedder, salt: str) -> str:
     return ingest([settings.corpus_dir], settings.index_dir / "default", embedder).manifest.version
 
 
-def cultureqa(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    """The `cultureqa` command of this Python, run to completion (at most 300 s)."""
+def cultureqa(
+    *args: str, cwd: Path = REPO, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `cultureqa` command of this Python, run to completion (at most 300 s), with `env`
+    on top of this process's environment."""
     script = Path(sys.executable).parent / "cultureqa"
     return subprocess.run(
-        [str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [str(script), *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )

@@ -360,6 +360,65 @@ def serve(
         _fail(exc)
 
 
+@cli.command(name="collections")
+@index_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+def collections_command(index_dir: Path | None, as_json: bool) -> None:
+    """List the collections: for each, the version served and the versions kept (for
+    `cultureqa rollback`), article and passage counts, the sources its index was built from,
+    its own articles folder, and warnings (a source that is gone, articles not indexed yet,
+    no usable index)."""
+    from dataclasses import asdict
+
+    from cultureqa.index.collections import describe_collection, known_collections
+
+    settings = _settings(index_dir=index_dir)
+    infos = [describe_collection(settings, name) for name in known_collections(settings)]
+    if as_json:
+        click.echo(json.dumps([asdict(info) for info in infos], indent=2, default=str))
+        return
+    for info in infos:
+        served = f"serving {info.version}" if info.version else "nothing served"
+        click.echo(click.style(info.name, bold=True) + f"  ({served})")
+        click.echo(
+            f"    {info.articles} articles, {info.passages} passages"
+            + (f", built {info.built_at}" if info.built_at else "")
+        )
+        click.echo(f"    versions kept: {', '.join(info.versions) or 'none'}")
+        click.echo(f"    sources: {', '.join(info.sources) or 'none'}")
+        click.echo(f"    articles folder: {info.articles_dir}")
+        for warning in info.warnings:
+            click.echo(click.style("    warning: ", fg="yellow") + warning)
+
+
+@cli.command()
+@click.argument("collection")
+@click.argument("version", required=False)
+@index_dir_option
+def rollback(collection: str, version: str | None, index_dir: Path | None) -> None:
+    """Serve a kept version of COLLECTION again: VERSION, or the one before the current.
+
+    The version is verified (manifest and checksums) before it is made current, atomically;
+    running servers switch to it within CULTUREQA_RELOAD_INTERVAL seconds, without a restart.
+    `cultureqa collections` lists the versions kept (the current one and the one before it).
+    """
+    from cultureqa.index.collections import index_dir_of
+    from cultureqa.index.store import rollback as roll_back
+
+    settings = _settings(index_dir=index_dir)
+    try:
+        manifest = roll_back(index_dir_of(settings, collection), version)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    click.echo(
+        f"Collection {collection!r} now serves version {manifest.version} "
+        f"({manifest.articles} articles, {manifest.passages} passages, built "
+        f"{manifest.built_at}); running servers switch to it within "
+        f"{settings.reload_interval:g} s."
+    )
+
+
 @cli.group()
 def db() -> None:
     """The question log's database (CULTUREQA_DATABASE_URL)."""

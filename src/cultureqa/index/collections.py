@@ -11,12 +11,20 @@ default collection is missing or stale at start-up.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cultureqa.embedding.base import Embedder
 from cultureqa.errors import CorpusError, IndexUnavailableError, InvalidRequestError
 from cultureqa.index.ingest import IngestReport, ProgressCallback, ingest, staleness
-from cultureqa.index.store import LoadedIndex, current_version, load_index, read_manifest
+from cultureqa.index.store import (
+    LoadedIndex,
+    Manifest,
+    current_version,
+    kept_versions,
+    load_index,
+    read_manifest,
+)
 from cultureqa.settings import COLLECTION_NAME_RULE, Settings, is_collection_name
 
 log = logging.getLogger("cultureqa")
@@ -148,4 +156,59 @@ def open_index(
         index_dir_of(settings, collection or settings.default_collection),
         model=embedder.name,
         dimension=embedder.dimension,
+    )
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """What `cultureqa collections` shows of one collection."""
+
+    name: str
+    articles_dir: Path  # its own articles (admin uploads land here)
+    sources: list[str]  # what its current version was built from
+    version: str | None  # the version served
+    versions: list[str]  # every version kept, oldest first
+    articles: int = 0
+    passages: int = 0
+    built_at: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def known_collections(settings: Settings) -> list[str]:
+    """Every collection with an index or an articles folder, the default one first."""
+    names = set(published_collections(settings))
+    if settings.collections_dir.is_dir():
+        names |= {
+            p.name
+            for p in settings.collections_dir.iterdir()
+            if p.is_dir() and is_collection_name(p.name)
+        }
+    default = settings.default_collection
+    return [default, *sorted(names - {default})]
+
+
+def describe_collection(settings: Settings, name: str) -> CollectionInfo:
+    """A collection's sources, counts and kept versions, and what looks wrong with it."""
+    index_dir = index_dir_of(settings, name)
+    warnings: list[str] = []
+    manifest: Manifest | None = None
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexUnavailableError as exc:
+        warnings.append(exc.message)
+    sources = manifest.sources if manifest else []
+    warnings += [f"source {source} is gone" for source in sources if not Path(source).exists()]
+    own = sources_of(settings, name)
+    if manifest is None and own.is_dir():
+        warnings.append(f"articles in {own} are not indexed yet")
+    return CollectionInfo(
+        name=name,
+        articles_dir=own,
+        sources=sources,
+        version=current_version(index_dir),
+        versions=kept_versions(index_dir),
+        articles=manifest.articles if manifest else 0,
+        passages=manifest.passages if manifest else 0,
+        built_at=manifest.built_at if manifest else None,
+        warnings=warnings,
     )

@@ -276,6 +276,42 @@ def _prune(versions: Path, keep: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def kept_versions(index_dir: Path) -> list[str]:
+    """The published versions on disk, oldest first (names sort in publication order)."""
+    versions = index_dir / VERSIONS_DIR
+    if not versions.is_dir():
+        return []
+    return sorted(p.name for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def rollback(index_dir: Path, version: str | None = None) -> Manifest:
+    """Serve a kept version again: `version`, or the newest one older than the current. It is
+    verified (manifest, format, checksums) before CURRENT names it, with the same atomic
+    rename as a publication, so a running server switches to it within its reload interval.
+    Raises IndexNotFoundError when there is nothing to go back to, IndexCorruptError (or
+    IndexMismatchError) when that version is damaged (or of another format)."""
+    with writer_lock(index_dir):
+        current = current_version(index_dir)
+        kept = kept_versions(index_dir)
+        if version is None:
+            older = [v for v in kept if current is None or v < current]
+            if not older:
+                raise IndexNotFoundError(
+                    f"no version older than {current} is kept in {index_dir}",
+                    hint=f"versions kept: {', '.join(kept) or 'none'}",
+                )
+            version = older[-1]
+        elif version not in kept:
+            raise IndexNotFoundError(
+                f"no version {version!r} in {index_dir}",
+                hint=f"versions kept: {', '.join(kept) or 'none'}",
+            )
+        manifest = read_manifest(index_dir, version)
+        verify_version(index_dir / VERSIONS_DIR / version, manifest)
+        _make_current(index_dir, version)
+    return manifest
+
+
 def verify_version(path: Path, manifest: Manifest) -> None:
     """IndexCorruptError unless every file of the version is there with its manifest's size and
     SHA-256."""
