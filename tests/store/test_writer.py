@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 
 from cultureqa.errors import StoreUnavailableError
 from cultureqa.store import schema
+from cultureqa.store.database import make_engine
 from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.question_log import QuestionLog
 from cultureqa.store.records import FeedbackRecord
@@ -156,3 +157,27 @@ def test_a_record_that_cannot_even_be_sent_costs_only_itself(engine: Engine) -> 
 )
 def test_outages_are_told_from_bad_records(error: Exception, expected: bool) -> None:
     assert is_outage(error) is expected
+
+
+def test_two_servers_on_one_database_write_side_by_side(engine: Engine) -> None:
+    """`serve --workers 2`: one writer per process, one database (SQLite: WAL and a busy
+    timeout; each writer takes the write lock at BEGIN)."""
+    logs = [open_log(make_engine(engine.url)) for _ in range(2)]
+
+    def record_some(log: QuestionLog) -> None:
+        for number in range(300):
+            log.record_ask(an_ask())
+            if number % 50 == 0:
+                time.sleep(0.01)  # batches of every size, interleaved
+
+    threads = [threading.Thread(target=record_some, args=(log,)) for log in logs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for log in logs:
+        assert log.flush(30)
+    stats = [log.close() for log in logs]
+
+    assert [(s.written, s.failed, s.dropped) for s in stats] == [(300, 0, 0)] * 2
+    assert len(rows(engine, schema.asks)) == 600
