@@ -26,9 +26,19 @@ log = logging.getLogger("cultureqa.store")
 
 # How long a writer waits for SQLite's lock held by another process before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# How long a PostgreSQL connection attempt may take: a server that is down must not hold the
-# writer (or a reader on the request path) for the driver's default of forever.
+# How long a PostgreSQL connection attempt, and one statement, may take: a server that is down
+# or stuck must not hold the writer (or a reader on the request path) for ever. TCP keepalives
+# notice a server that vanished without closing the connection.
 CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_MS = 60_000
+_POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": CONNECT_TIMEOUT_S,
+    "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
 BEGIN_IMMEDIATE = "sqlite_begin_immediate"
 
 
@@ -73,7 +83,7 @@ def make_engine(url: str | URL) -> Engine:
         pool_pre_ping=True,
         pool_size=2,
         max_overflow=4,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+        connect_args=_POSTGRES_CONNECT_ARGS,
     )
 
 

@@ -92,6 +92,8 @@ def upgrade_database(engine: Engine, revision: str = "head") -> UpgradeResult:
 def _lock_out_other_migrations(connection: Connection) -> None:
     # SQLite: BEGIN IMMEDIATE (execution option above) already holds the write lock.
     if connection.dialect.name == "postgresql":
+        # A data migration over a large table may take longer than a statement may otherwise.
+        connection.execute(text("SET LOCAL statement_timeout = 0"))
         connection.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": _POSTGRES_MIGRATION_LOCK}
         )

@@ -112,7 +112,9 @@ class RecordWriter:
         if self._thread.is_alive():
             self._thread.join(timeout)
             self._abandon.set()
-            self._thread.join()
+            # A call into the database cannot be interrupted; the connect and statement
+            # timeouts (database.py) bound it. Past this the daemon thread is left behind.
+            self._thread.join(timeout)
         return self.stats()
 
     def _enqueue(self, record: Record) -> bool:
