@@ -431,18 +431,32 @@ def db() -> None:
     help="Database to migrate [default: $CULTUREQA_DATABASE_URL or sqlite:///cultureqa.db].",
 )
 def db_upgrade(database_url: str | None) -> None:
-    """Migrate the question log's database to this release's schema (the server also does
-    this when it starts). Running it again changes nothing; data is never dropped."""
+    """Migrate the question log's database to this release's schema, and import the feedback
+    file of earlier releases once (the server also does both when it starts). Running it again
+    changes nothing; data is never dropped."""
     from cultureqa.store.question_log import upgrade_from_settings
 
+    settings = _settings(database_url=database_url)
     try:
-        result = upgrade_from_settings(_settings(database_url=database_url))
+        done = upgrade_from_settings(settings)
     except CultureQAError as exc:
         _fail(exc)
-    if result.changed:
-        click.echo(f"Upgraded the database from {result.before or 'empty'} to {result.after}.")
+    migration, feedback = done.migration, done.feedback_import
+    if migration.changed:
+        before = migration.before or "empty"
+        click.echo(f"Upgraded the database from {before} to {migration.after}.")
     else:
-        click.echo(f"The database is already at {result.after}; nothing to do.")
+        click.echo(f"The database is already at {migration.after}; nothing to do.")
+    if feedback.imported or feedback.skipped:
+        skipped = f", skipped {_counted(feedback.skipped, 'line')}" if feedback.skipped else ""
+        click.echo(
+            f"Imported {_counted(feedback.imported, 'feedback record')} from "
+            f"{settings.feedback_path}{skipped}."
+        )
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def main() -> None:

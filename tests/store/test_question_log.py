@@ -60,7 +60,16 @@ def test_open_question_log_migrates_imports_and_writes(database_url: URL, tmp_pa
     engine.dispose()
 
 
-def test_db_upgrade_migrates_once(database_url: URL, tmp_path: Path) -> None:
+def test_db_upgrade_migrates_and_imports_once(
+    database_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text(
+        json.dumps({"at": "2026-11-29T08:00:00Z", "rating": "down", "question": "Q?"})
+        + "\nnot json\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CULTUREQA_FEEDBACK_PATH", str(feedback))
     url = database_url.render_as_string(hide_password=False)
     runner = CliRunner()
 
@@ -69,7 +78,10 @@ def test_db_upgrade_migrates_once(database_url: URL, tmp_path: Path) -> None:
 
     assert first.exit_code == 0, first.output
     assert "from empty to 0002" in first.output
+    assert f"Imported 1 feedback record from {feedback}, skipped 1 line." in first.output
+    assert second.exit_code == 0, second.output
     assert "already at 0002" in second.output
+    assert "Imported" not in second.output
 
 
 def test_db_upgrade_says_why_when_the_database_is_unreachable() -> None:

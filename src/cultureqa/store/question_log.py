@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -153,14 +154,25 @@ def policy_from(settings: Settings) -> PrivacyPolicy:
     )
 
 
-def upgrade_from_settings(settings: Settings) -> UpgradeResult:
-    """`cultureqa db upgrade`: migrate CULTUREQA_DATABASE_URL's database to this release."""
+@dataclass(frozen=True)
+class DatabaseUpgrade:
+    migration: UpgradeResult
+    feedback_import: maintenance.FeedbackImport
+
+
+def upgrade_from_settings(settings: Settings) -> DatabaseUpgrade:
+    """`cultureqa db upgrade`: migrate CULTUREQA_DATABASE_URL's database to this release and
+    import the old feedback file (CULTUREQA_FEEDBACK_PATH) once, as a starting server does."""
     engine = make_engine(settings.database_url.get_secret_value())
     create_sqlite_directory(engine.url)
     try:
-        return upgrade_database(engine)
+        migration = upgrade_database(engine)
+        imported = maintenance.import_feedback_jsonl(
+            engine, settings.feedback_path, policy_from(settings)
+        )
     finally:
         engine.dispose()
+    return DatabaseUpgrade(migration, imported)
 
 
 def open_question_log(settings: Settings, *, migrate: bool = True) -> QuestionLog:
