@@ -22,10 +22,11 @@ from fastapi.testclient import TestClient
 
 from cultureqa.corpus import load_corpus
 from cultureqa.http.app import create_app
+from cultureqa.index.ingest import ingest
 from cultureqa.settings import Settings
 from cultureqa.testing import ServerProcess, running_server
 from tests.conftest import AppClient
-from tests.helpers import REPO, FakeEmbedder, publish, settings_for
+from tests.helpers import REPO, FakeEmbedder, publish, settings_for, write_articles
 
 ADMIN_KEY = "a" * 32
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -413,3 +414,57 @@ def test_citations_and_admin_errors_carry_no_server_path(
     assert answer["passages"][0]["citation"]["source_file"] == "course/b.md"
     for text in (json.dumps(body), refused.text, json.dumps(job), json.dumps(answer)):
         assert server_path not in text
+
+
+COURSE_KEY, OPEN_KEY = "c" * 32, "o" * 32
+
+
+@pytest.fixture
+def scoped(tmp_path: Path, app_client: AppClient) -> TestClient:
+    """Key mode with a key for the collection 'course' only, and one for every collection."""
+    settings = settings_for(
+        tmp_path,
+        collections_dir=tmp_path / "collections",
+        api_keys=[OPEN_KEY],
+        collection_keys={"course": [COURSE_KEY]},
+    )
+    publish(settings, FakeEmbedder(), "one")
+    write_articles(settings.collections_dir / "course", "course")
+    ingest([settings.collections_dir / "course"], settings.index_dir / "course", FakeEmbedder())
+    return app_client(settings)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_collection_key_reads_its_collection_and_no_other(scoped: TestClient) -> None:
+    def ask(key: str, collection: str | None) -> Any:
+        body = {"question": "food"} | ({"collection": collection} if collection else {})
+        return scoped.post("/ask", json=body, headers=bearer(key))
+
+    assert ask(COURSE_KEY, "course").status_code == 200
+    for collection in (None, "default", "nope"):  # the default, another, one that is not there
+        refused = ask(COURSE_KEY, collection)
+        assert refused.status_code == 403, collection
+        assert refused.json()["error"]["code"] == "forbidden"
+        assert "default" not in refused.text and "course" not in refused.text
+    assert ask(OPEN_KEY, "course").status_code == 200
+    assert ask(OPEN_KEY, None).status_code == 200
+    page = "/articles/city0"
+    assert scoped.get(f"{page}?collection=course", headers=bearer(COURSE_KEY)).status_code == 200
+    assert scoped.get(page, headers=bearer(COURSE_KEY)).status_code == 403
+    assert scoped.get(page, headers=bearer(OPEN_KEY)).status_code == 200
+    feedback = {"rating": "up", "question": "food", "collection": "default"}
+    assert scoped.post("/feedback", json=feedback, headers=bearer(COURSE_KEY)).status_code == 403
+
+
+def test_collection_keys_alone_turn_key_mode_on(tmp_path: Path, app_client: AppClient) -> None:
+    settings = settings_for(tmp_path, collection_keys={"default": [COURSE_KEY]})
+    publish(settings, FakeEmbedder(), "one")
+    client = app_client(settings)
+    assert client.post("/ask", json={"question": "food"}).status_code == 401
+    ok = client.post("/ask", json={"question": "food"}, headers=bearer(COURSE_KEY))
+    assert ok.status_code == 200
+    assert client.get("/ready").json()["collections"] == []
+    assert client.get("/metrics").status_code == 401

@@ -239,6 +239,13 @@ class Settings(BaseSettings):
         "mode, anyone may ask. Otherwise /ask needs 'Authorization: Bearer <key>'. Separate "
         "from admin_keys.",
     )
+    collection_keys: dict[str, list[SecretStr]] = Field(
+        default_factory=dict,
+        description='API keys limited to some collections, as a JSON object: \'{"history-101": '
+        '["key..."], "geo-201": ["other-key..."]}\'. Such a key asks and reads only the '
+        "collections it is listed under (403 elsewhere), so one course cannot read another's; "
+        "keys in api_keys open every collection. Either list turns key mode on.",
+    )
     docs_enabled: bool = Field(
         True, description="Serve the OpenAPI pages: /docs and /openapi.json."
     )
@@ -296,6 +303,15 @@ class Settings(BaseSettings):
             if len(key.get_secret_value()) < MIN_KEY_CHARS:
                 raise ValueError(f"each key must be at least {MIN_KEY_CHARS} characters long")
         return keys
+
+    @field_validator("collection_keys")
+    @classmethod
+    def _scoped_keys(cls, value: dict[str, list[SecretStr]]) -> dict[str, list[SecretStr]]:
+        for name, keys in value.items():
+            if not is_collection_name(name):
+                raise ValueError(f"collection_keys: {name!r}: {COLLECTION_NAME_RULE}")
+            cls._strong_keys(keys)
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,8 +1,11 @@
 """Who may ask, and how often: the /ask guard (API keys in key mode, per-client rate limits).
 
-Public mode (no CULTUREQA_API_KEYS): anyone may ask; each client address has its own rate.
-Key mode: /ask needs `Authorization: Bearer <key>` with one of the keys (401 without, 403 with
-a wrong one), and each key has its own rate. Admin keys are separate and do not open /ask.
+Public mode (no CULTUREQA_API_KEYS nor CULTUREQA_COLLECTION_KEYS): anyone may ask; each client
+address has its own rate. Key mode: /ask needs `Authorization: Bearer <key>` with one of the
+keys (401 without, 403 with a wrong one), and each key has its own rate. A key of
+CULTUREQA_COLLECTION_KEYS opens only the collections it is listed under (403 elsewhere, before
+the collection is looked up, so the answer says nothing of which collections exist). Admin
+keys are separate and do not open /ask.
 """
 
 from __future__ import annotations
@@ -41,7 +44,12 @@ class AskGuard:
     client's bucket. The client is the key when a valid one is sent, else the address."""
 
     def __init__(self, settings: Settings) -> None:
-        self._keys = [key.get_secret_value().encode() for key in settings.api_keys]
+        self._open = [key.get_secret_value().encode() for key in settings.api_keys]
+        self._scopes: dict[bytes, set[str]] = {}  # a limited key: the collections it opens
+        for collection, keys in settings.collection_keys.items():
+            for key in keys:
+                self._scopes.setdefault(key.get_secret_value().encode(), set()).add(collection)
+        self._keys = self._open + [key for key in self._scopes if key not in self._open]
         self._proxies = parse_networks(settings.trusted_proxies)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
@@ -80,6 +88,18 @@ class AskGuard:
             )
         if matching_key(token, self._keys) is None:
             self.refuse_key(request, "wrong API key")
+
+    def check_collection(self, request: Request, collection: str) -> None:
+        """Key mode: 403 when the request's key is limited to collections other than this one.
+        Call it after check_key (the key is then a valid one)."""
+        if not self.key_mode:
+            return
+        key = matching_key(bearer_token(request.headers.get("authorization")), self._keys)
+        if key is None or key in self._open:
+            return
+        if collection not in self._scopes.get(key, set()):
+            # Not named: asked without a collection, the name would be the default's.
+            raise ForbiddenError("this key does not open the collection asked for")
 
     def refuse_key(self, request: Request, message: str) -> NoReturn:
         """A wrong key costs its sender's address a token, so keys are guessed no faster than

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from cultureqa.errors import InvalidRequestError
@@ -39,12 +39,13 @@ router = APIRouter()
     summary="Ask a question",
     description="Retrieve the passages most relevant to the question, with citations.",
 )
-async def ask(body: AskRequest, state: StateDep, library: LibraryDep) -> Response:
+async def ask(body: AskRequest, request: Request, state: StateDep, library: LibraryDep) -> Response:
     settings = state.settings
     check_history(
         body, settings.max_history_turns, settings.max_question_chars, MAX_ARTICLE_ID_CHARS
     )
     collection = body.collection or settings.default_collection
+    state.guard.check_collection(request, collection)
     answerer = library.answerer(collection)
     top_k = settings.default_top_k if body.top_k is None else body.top_k
     turns = body.turns()

@@ -35,7 +35,9 @@ router = APIRouter()
     tags=["web"],
 )
 def feedback(body: FeedbackRequest, request: Request) -> FeedbackResponse:
-    store: FeedbackStore = request.app.state.cultureqa.feedback
+    state = request.app.state.cultureqa
+    state.guard.check_collection(request, body.collection or state.settings.default_collection)
+    store: FeedbackStore = state.feedback
     store.append(
         Feedback(
             rating=body.rating,

@@ -83,9 +83,12 @@ async def get_library(request: Request) -> Library:
 
 
 async def get_page_answerer(request: Request) -> Answerer:
-    """The answerer whose passages an article page shows: ?collection=NAME, else the default."""
-    collection = request.query_params.get("collection") or None
-    return (await get_library(request)).answerer(collection)
+    """The answerer whose passages an article page shows: ?collection=NAME, else the default
+    (403 first when the request's key does not open it)."""
+    state = await get_state(request)
+    collection = request.query_params.get("collection") or state.settings.default_collection
+    state.guard.check_collection(request, collection)
+    return state.started_library().answerer(collection)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

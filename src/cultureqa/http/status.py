@@ -34,7 +34,7 @@ def ready(state: StateDep) -> Any:
             ReadyResponse(status="starting", reason="starting").model_dump(), status_code=503
         )
     # Key mode: the collections' names and sizes are not for anyone who can reach /ready.
-    key_mode = bool(state.settings.api_keys)
+    key_mode = state.guard.key_mode
     collections = [] if key_mode else [CollectionOut.from_status(s) for s in library.status()]
     try:
         manifest = library.answerer().index.manifest
@@ -61,6 +61,6 @@ metrics_router = APIRouter()
 )
 async def prometheus_metrics(request: Request, state: StateDep) -> Response:
     """Key mode: the metrics name every collection, so they need an admin key."""
-    if state.settings.api_keys:
+    if state.guard.key_mode:
         await require_admin_key(request, state, request.headers.get("authorization"))
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)
