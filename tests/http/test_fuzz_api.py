@@ -1,6 +1,7 @@
 """schemathesis against the app's own OpenAPI schema, in process (ASGI) with a real index on
 disk: no 5xx, and every response (status, headers, body) matches the schema. Run with and
-without an admin key, so the admin endpoints are fuzzed past their key check as well.
+without an admin key, so the admin endpoints are fuzzed past their key check as well, and
+uploads with file names of every supported article type.
 
 The FakeEmbedder keeps this fast; the real model answers /ask in test_api.py and test_e2e.py.
 """
@@ -17,6 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from cultureqa.corpus.loader import EXTENSIONS
 from cultureqa.http.app import create_app
 from cultureqa.index.store import current_version
 from tests.conftest import AppClient
@@ -73,6 +75,29 @@ def test_admin_api_with_a_valid_key(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Bearer {ADMIN_KEY}"}, excluded_checks=EXCLUDED
     )
+
+
+UPLOADED_TYPES: set[str] = set()
+
+
+# Uploads, with a file name of every supported type (the schema's pattern and examples) and a
+# body as text or bytes: every parser meets what the fuzzer makes up, through the admin API.
+@schema.include(method="PUT", path_regex="/articles/").parametrize()
+@settings(
+    max_examples=4 * MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_uploads_of_every_article_type(case: schemathesis.Case[Any]) -> None:
+    UPLOADED_TYPES.add(Path(str(case.path_parameters["file_name"])).suffix)
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"}, excluded_checks=EXCLUDED
+    )
+
+
+def test_every_article_type_was_uploaded() -> None:
+    # Runs after the test above (same module, file order).
+    assert set(EXTENSIONS) <= UPLOADED_TYPES
 
 
 def test_the_schema_declares_every_error_the_limits_answer_with(

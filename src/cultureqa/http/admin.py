@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, status
+from fastapi import APIRouter, Depends, Header, Path, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from cultureqa.corpus.loader import EXTENSIONS
 from cultureqa.errors import ForbiddenError, PayloadTooLargeError, UnauthorizedError
 from cultureqa.http.access import bearer_token, matching_key
 from cultureqa.http.schemas import ArticleFiles, CollectionOut, ErrorResponse, JobOut, StoredArticle
@@ -14,6 +15,12 @@ from cultureqa.http.state import SettingsDep, StateDep
 from cultureqa.index.collections import check_collection_name, ingest_collection, sources_of
 from cultureqa.index.ingest import IngestReport, ProgressCallback
 from cultureqa.index.sources import article_files, delete_article, store_article
+
+UPLOAD_NAME_PATTERN = (
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,100}\.("
+    + "|".join(sorted(ext.lstrip(".") for ext in EXTENSIONS))
+    + ")$"
+)
 
 ADMIN_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorResponse, "description": "No admin key was sent."},
@@ -69,6 +76,17 @@ def list_articles(collection: str, settings: SettingsDep) -> ArticleFiles:
     response_model=StoredArticle,
     status_code=status.HTTP_201_CREATED,
     summary="Upload or replace an article file (the raw file as the body)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The article file as it is: Markdown, plain text, HTML, JSON Lines, "
+            "or JSON (a SQuAD file or a Factbook profile).",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
     responses={
         409: {
             "model": ErrorResponse,
@@ -79,7 +97,22 @@ def list_articles(collection: str, settings: SettingsDep) -> ArticleFiles:
     },
 )
 async def put_article(
-    collection: str, file_name: str, request: Request, settings: SettingsDep
+    collection: str,
+    file_name: Annotated[
+        str,
+        Path(
+            description="A plain file name with an article extension; the extension picks the "
+            "parser, as for `cultureqa ingest`.",
+            # Schema only (the handler's own check answers 422 in our words): so that clients,
+            # and schemathesis, send names of every supported type.
+            json_schema_extra={"pattern": UPLOAD_NAME_PATTERN},
+            openapi_examples={
+                ext.lstrip("."): {"value": f"article{ext}"} for ext in sorted(EXTENSIONS)
+            },
+        ),
+    ],
+    request: Request,
+    settings: SettingsDep,
 ) -> StoredArticle:
     check_collection_name(collection)
     data = bytearray()
