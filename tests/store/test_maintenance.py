@@ -26,8 +26,11 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 def test_purge_removes_what_is_older_than_the_retention_and_keeps_the_rest(
     engine: Engine,
 ) -> None:
-    old, recent = new_id(), new_id()
+    old, recent, long_running = new_id(), new_id(), new_id()
     log = open_log(engine)
+    # A conversation begun long ago and still going is kept, with its recent questions.
+    log.record_ask(an_ask(conversation_id=long_running, asked_at=NOW - timedelta(days=300)))
+    log.record_ask(an_ask(conversation_id=long_running, asked_at=NOW - timedelta(days=1)))
     old_ask = an_ask(conversation_id=old, asked_at=NOW - timedelta(days=200))
     log.record_ask(old_ask)
     log.record_ask(an_ask(conversation_id=recent, asked_at=NOW - timedelta(days=2)))
@@ -41,12 +44,13 @@ def test_purge_removes_what_is_older_than_the_retention_and_keeps_the_rest(
 
     removed = purge_older_than(engine, 180, now=NOW)
 
-    assert removed == Removed(asks=1, feedback=1, conversations=1)
-    assert [ask["conversation_id"] for ask in rows(engine, schema.asks)] == [recent]
-    assert [c["id"] for c in rows(engine, schema.conversations)] == [recent]
+    assert removed == Removed(asks=2, feedback=1, conversations=1)
+    kept_asks = {ask["conversation_id"] for ask in rows(engine, schema.asks)}
+    assert kept_asks == {recent, long_running}
+    assert {c["id"] for c in rows(engine, schema.conversations)} == {recent, long_running}
     [kept] = rows(engine, schema.feedback)
     assert (kept["rating"], kept["ask_id"]) == ("up", None)
-    assert sum(row["asks"] for row in rows(engine, schema.daily_counts)) == 2  # counts stay
+    assert sum(row["asks"] for row in rows(engine, schema.daily_counts)) == 4  # counts stay
 
 
 def test_a_retention_of_zero_keeps_everything(engine: Engine) -> None:

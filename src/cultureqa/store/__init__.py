@@ -12,6 +12,22 @@ PostgreSQL for anything shared), written off the request path.
     schema.py     the tables as the newest migration leaves them (SQLAlchemy Core)
     migrate.py    Alembic, run from code: upgrade to head, the current revision
     migrations/   Alembic's env.py and the revisions, shipped in the package
+
+How a server uses it (the calls never wait for the database, except the reads and erasure,
+which belong on a worker thread, not the event loop):
+
+    question_log = open_question_log(settings)      # at start-up; close() at shutdown
+    conversation = body.conversation_id if body.conversation_id and is_valid_id(
+        body.conversation_id) else new_id()
+    history = question_log.conversation_history(conversation)   # list[Turn], oldest first
+    ask = AskRecord(collection=..., question=..., answered=..., conversation_id=conversation,
+                    no_answer_code=..., confidence=..., answer_passage_id=...,
+                    cited_passage_ids=(...), index_version=..., latency_ms=...,
+                    client_address=client_ip)
+    question_log.record_ask(ask)                     # ask.id goes back to the widget
+    question_log.record_feedback(FeedbackRecord(rating="down", ask_id=..., ...))
+    question_log.stats()                             # LogStats, for /metrics
+    question_log.erase_conversation(conversation)    # StoreUnavailableError when down
 """
 
 from __future__ import annotations
