@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from pydantic import SecretStr, ValidationError
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from cultureqa.cli import cli
 from cultureqa.settings import Settings
@@ -145,3 +146,18 @@ def test_question_log_settings_refuse_unsafe_values(
 ) -> None:
     with pytest.raises(ValidationError, match=re.escape(problem)):
         Settings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "cultureqa.db"
+    log = open_question_log(settings_for(make_url(f"sqlite:///{path}"), tmp_path))
+    assert log.wait_until_ready(20)
+    log.record_ask(an_ask())
+    assert log.flush()
+
+    modes = {
+        file.name: stat.S_IMODE(file.stat().st_mode) for file in path.parent.glob("cultureqa.db*")
+    }
+    log.close()
+    assert modes["cultureqa.db"] == 0o600
+    assert set(modes.values()) == {0o600}  # and the -wal and -shm files, when they are there

@@ -12,6 +12,7 @@ at once queue up instead of both reading the old revision.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +97,15 @@ def for_writing(engine: Engine) -> Engine:
 
 def create_sqlite_directory(url: URL) -> None:
     """SQLite creates the file but not its directory: make it, once, at start-up (never on a
-    reconnect, so a directory that went away is an outage, not a new empty database)."""
+    reconnect, so a directory that went away is an outage, not a new empty database). A new
+    database file is made readable by its owner only, since it holds what people asked
+    (SQLite gives its -wal and -shm files the same permissions)."""
     path = sqlite_file(url)
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError as exc:
         raise StoreUnavailableError(
             f"cannot make the directory of the question log's database {path}: "
