@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime
 from fnmatch import fnmatch
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 
@@ -17,6 +20,7 @@ from cultureqa.store import schema
 from cultureqa.store.database import create_sqlite_directory, make_engine
 from cultureqa.store.migrate import (
     MIGRATIONS_DIR,
+    alembic_config,
     current_revision,
     head_revision,
     upgrade_database,
@@ -33,10 +37,24 @@ def columns(engine: Engine) -> dict[str, set[str]]:
     }
 
 
-def test_head_is_the_newest_revision_shipped() -> None:
-    shipped = sorted(MIGRATIONS_DIR.glob("versions/r*.py"))
-    assert [path.name for path in shipped] == ["r0001_question_log.py", "r0002_daily_counts.py"]
-    assert head_revision() == "0002"
+def test_the_revisions_form_one_line_and_every_file_is_one() -> None:
+    """One base, one head, no branches: a new revision names the head as its down_revision
+    (r0003_....py, revision "0003", down_revision "0002")."""
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = list(script.walk_revisions())  # head first
+    assert [revision.revision for revision in revisions][-2:] == ["0002", "0001"]
+    assert len(script.get_heads()) == 1 and len(script.get_bases()) == 1
+    assert head_revision() == revisions[0].revision
+    files = list(MIGRATIONS_DIR.glob("versions/r*.py"))
+    assert len(files) == len(revisions)
+
+
+def test_the_migrations_make_exactly_the_schema_the_code_queries(engine: Engine) -> None:
+    """Alembic's autogenerate finds nothing to change between the migrated database and
+    schema.py: the tables, columns, types, nullability and indexes agree."""
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), schema.metadata)
+    assert differences == []
 
 
 def test_an_empty_database_upgrades_to_the_schema_the_code_queries(empty_engine: Engine) -> None:

@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -91,6 +93,9 @@ asks = Table(
     Column("cited_passage_ids", JSON, nullable=False),
     Column("index_version", String(100), nullable=True),
     Column("latency_ms", Float, nullable=True),
+    Index("ix_asks_asked_at", "asked_at"),
+    Index("ix_asks_conversation_id", "conversation_id"),
+    Index("ix_asks_collection_asked_at", "collection", "asked_at"),  # revision 0002
 )
 
 feedback = Table(
@@ -108,6 +113,9 @@ feedback = Table(
     Column("index_version", String(100), nullable=True),
     Column("collection", String(COLLECTION_CHARS), nullable=True),
     Column("origin", String(300), nullable=True),
+    CheckConstraint("rating IN ('up', 'down')", name="ck_feedback_rating"),
+    Index("ix_feedback_created_at", "created_at"),
+    Index("ix_feedback_conversation_id", "conversation_id"),
 )
 
 # Added by revision 2: questions and unanswered questions per UTC day and collection, kept in
