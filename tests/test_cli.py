@@ -78,6 +78,41 @@ def test_ingest_reports_skipped_files_and_strict_fails(tmp_path: Path) -> None:
     assert not (tmp_path / "idx2" / "default" / "CURRENT").exists()
 
 
+def test_ingest_reports_each_article_and_writes_the_report(tmp_path: Path) -> None:
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    sentence = "People in the valley grow rice and sell it at the market every week. "
+    long_text = "\n\n".join(sentence * 5 for _ in range(10))  # 700 words, no heading
+    (corpus / "valley-notes.txt").write_text(long_text + "\n", encoding="utf-8")
+    (corpus / "lima.md").write_text(
+        "---\ntitle: Lima, City of Kings\n---\n## Food\n\nCeviche is raw fish.\n",
+        encoding="utf-8",
+    )
+    (corpus / "kyoto.md").write_text("# Kyoto\n\n## Temples\n\nMany temples.\n")
+    report_path = tmp_path / "report.json"
+    done = cultureqa(
+        "ingest", str(corpus), "--index-dir", str(tmp_path / "idx"), "--report", str(report_path)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Indexed 3 articles" in done.stdout and "; 2 warnings" in done.stdout
+    assert f"Report: {report_path}" in done.stdout
+    assert "Warning: articles/valley-notes.txt (valley-notes): title 'valley-notes' taken " in (
+        done.stderr
+    )
+    assert "no headings found in a long text (700 words)" in done.stderr
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["articles"] == 3 and report["skipped"] == []
+    by_id = {a["id"]: a for a in report["per_article"]}
+    assert {i: (a["title"], a["title_from"]) for i, a in by_id.items()} == {
+        "kyoto": ("Kyoto", "heading"),
+        "lima": ("Lima, City of Kings", "front matter"),
+        "valley-notes": ("valley-notes", "file name"),
+    }
+    assert (by_id["kyoto"]["sections"], by_id["kyoto"]["warnings"]) == (1, [])
+    assert len(by_id["valley-notes"]["warnings"]) == 2
+    assert by_id["lima"]["source_file"] == "articles/lima.md"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -85,6 +85,14 @@ def cli() -> None:
 @click.option(
     "--strict", is_flag=True, help="Fail on the first unreadable file instead of skipping it."
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the whole report as JSON to this file: each article's id, title and where the "
+    "title came from, sections and warnings; every file skipped, with why.",
+)
 def ingest(
     sources: tuple[Path, ...],
     index_dir: Path | None,
@@ -92,6 +100,7 @@ def ingest(
     model: str | None,
     fmt: str,
     strict: bool,
+    report_path: Path | None,
 ) -> None:
     """Build a collection's index from SOURCES, files or directories.
 
@@ -129,6 +138,9 @@ def ingest(
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     click.echo(report.summary())
+    if report_path is not None:
+        report_path.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        click.echo(f"Report: {report_path}")
 
 
 @cli.command()

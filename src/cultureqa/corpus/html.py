@@ -60,6 +60,7 @@ def parse_html(text: str, source: SourceFile) -> list[Article]:
                 # Lines of the page mean little after extraction: number the blocks instead.
                 items.append(Paragraph(block, len(items) + 1))
     leading_h1, blocks = outline_blocks(items)
+    title_from = "page title" if title else ("heading" if leading_h1 else "file name")
     title = title or leading_h1
     return [
         Article(
@@ -69,5 +70,6 @@ def parse_html(text: str, source: SourceFile) -> list[Article]:
             source_file=source.display,
             source_url=(document.url or "").strip() or None,
             language=(getattr(document, "language", None) or None),
+            title_from=title_from,
         )
     ]

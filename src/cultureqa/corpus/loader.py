@@ -12,6 +12,7 @@ from cultureqa.corpus.jsondata import load_json
 from cultureqa.corpus.jsonl import parse_jsonl
 from cultureqa.corpus.markdown import parse_markdown
 from cultureqa.corpus.model import Article
+from cultureqa.corpus.review import ArticleSummary, review_article, summarize
 from cultureqa.corpus.source import SourceFile
 from cultureqa.corpus.squad import is_squad, parse_squad
 from cultureqa.corpus.text import parse_text
@@ -65,6 +66,13 @@ class Corpus:
     articles: list[Article] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[ArticleWarning] = field(default_factory=list)
+
+    def summaries(self) -> list[ArticleSummary]:
+        """Each article for the ingest report, with its warnings."""
+        by_article: dict[str, list[str]] = {}
+        for warning in self.warnings:
+            by_article.setdefault(warning.article_id, []).append(warning.message)
+        return [summarize(a, by_article.get(a.id, [])) for a in self.articles]
 
 
 SAFE_URL_SCHEMES = ("http://", "https://")
@@ -187,6 +195,10 @@ def load_corpus(sources: Sequence[Path], fmt: str = "auto", *, strict: bool = Fa
             article, warning = with_safe_source_url(parsed, source.display)
             if warning is not None:
                 corpus.warnings.append(warning)
+            corpus.warnings.extend(
+                ArticleWarning(source.display, article.id, doubt)
+                for doubt in review_article(article)
+            )
             if article.id in seen:
                 raise CorpusError(
                     f"article id {article.id!r} is used by both {seen[article.id]} "

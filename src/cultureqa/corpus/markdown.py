@@ -137,6 +137,10 @@ def parse_markdown(text: str, source: SourceFile) -> list[Article]:
     meta, body, first_line = split_front_matter(text, source)
     leading_h1, blocks = outline_blocks(_blocks(body, first_line))
     title = str(meta.get("title") or "").strip() or leading_h1 or source.path.stem
+    if str(meta.get("title") or "").strip():
+        title_from = "front matter"
+    else:
+        title_from = "heading" if leading_h1 else "file name"
 
     article_id = str(meta.get("id") or slugify(source.path.stem))
     extra = tuple(
@@ -153,6 +157,7 @@ def parse_markdown(text: str, source: SourceFile) -> list[Article]:
             country=_optional(meta.get("country")),
             language=_optional(meta.get("language")),
             extra=extra,
+            title_from=title_from,
         )
     ]
 

@@ -42,6 +42,9 @@ class Article:
     country: str | None = None
     language: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
+    # Where the title came from, for the ingest report: "front matter", "heading", "first
+    # line", "page title", "field" (JSON formats) or "file name".
+    title_from: str = "field"
 
 
 _NOT_SLUG = re.compile(r"[^\w\- ]", flags=re.UNICODE)

@@ -88,9 +88,9 @@ def unglued(blocks: list[Paragraph]) -> list[Paragraph]:
 
 def parse_text(text: str, source: SourceFile) -> list[Article]:
     raw = unglued(split_blocks(text))
-    title = source.path.stem
+    title, title_from = source.path.stem, "file name"
     if raw and _is_title_line(raw[0].text):
-        title = raw.pop(0).text.strip()
+        title, title_from = raw.pop(0).text.strip(), "first line"
     kept = [b for b in raw if not (is_breadcrumb(b.text) or is_link_list(b.text))]
 
     blocks: list[tuple[str, ...] | Paragraph] = []
@@ -113,5 +113,6 @@ def parse_text(text: str, source: SourceFile) -> list[Article]:
             title=title,
             sections=build_sections(blocks),
             source_file=source.display,
+            title_from=title_from,
         )
     ]

@@ -8,12 +8,14 @@ simply have no passages in the new version.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -21,6 +23,7 @@ from tqdm import tqdm
 
 from cultureqa.corpus import Article, ArticleWarning, SkippedFile, find_files, load_corpus
 from cultureqa.corpus.passages import SPLITTER_VERSION, Passage, split_passages
+from cultureqa.corpus.review import ArticleSummary
 from cultureqa.embedding.base import Embedder, Vectors
 from cultureqa.errors import CorpusError, IndexUnavailableError
 from cultureqa.index.sentences import (
@@ -58,6 +61,7 @@ class IngestReport:
     seconds: float = 0.0
     sentences: int = 0  # answer sentences, each with a vector pooled from its passage's pass
     warnings: list[ArticleWarning] = field(default_factory=list)
+    per_article: list[ArticleSummary] = field(default_factory=list)  # read by a parser
 
     @property
     def reused(self) -> int:
@@ -77,6 +81,25 @@ class IngestReport:
             f"{skipped} (version {self.manifest.version}); {self.sentences} answer sentences"
             + (f"; {len(self.warnings)} warnings" if self.warnings else "")
         )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole report (`cultureqa ingest --report FILE`): counts, version, every file
+        skipped, every warning, and each article with where its title came from, its
+        sections and its own warnings."""
+        return {
+            "summary": self.summary(),
+            "version": self.manifest.version,
+            "articles": self.articles,
+            "passages": self.passages,
+            "embedded": self.embedded,
+            "reused": self.reused,
+            "sentences": self.sentences,
+            "seconds": round(self.seconds, 3),
+            "sources": self.manifest.sources,
+            "skipped": [dataclasses.asdict(s) for s in self.skipped],
+            "warnings": [dataclasses.asdict(w) for w in self.warnings],
+            "per_article": [dataclasses.asdict(a) for a in self.per_article],
+        }
 
 
 def text_key(model: str, text: str) -> bytes:
@@ -211,7 +234,7 @@ def ingest(
     started = time.perf_counter()
     corpus = load_corpus(sources, fmt, strict=strict)
     reasons = "; ".join(f"{s.path}: {s.reason}" for s in corpus.skipped) or "no files"
-    return ingest_articles(
+    report = ingest_articles(
         corpus.articles,
         index_dir,
         embedder,
@@ -227,6 +250,7 @@ def ingest(
         on_progress=on_progress,
         started=started,
     )
+    return dataclasses.replace(report, per_article=corpus.summaries())
 
 
 def ingest_articles(
