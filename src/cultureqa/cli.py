@@ -440,7 +440,8 @@ def db() -> None:
 @click.option(
     "--database-url",
     default=None,
-    help="Database to migrate [default: $CULTUREQA_DATABASE_URL or sqlite:///cultureqa.db].",
+    help="Database to migrate [default: $CULTUREQA_DATABASE_URL, else cultureqa.db in the "
+    "feedback file's directory].",
 )
 def db_upgrade(database_url: str | None) -> None:
     """Migrate the question log's database to this release's schema, and import the feedback

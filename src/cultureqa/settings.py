@@ -252,11 +252,12 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(True, description="Serve Prometheus metrics at /metrics.")
 
     # The question log (store/): what was asked, answered and rated, in a SQL database.
-    database_url: SecretStr = Field(
-        SecretStr("sqlite:///cultureqa.db"),
+    database_url: SecretStr | None = Field(
+        None,
         description="Database of the question log: sqlite:///PATH (a relative path is from the "
         "working directory, as the other paths are) or postgresql://user:password@host/dbname "
-        "(psycopg 3). Migrated at start-up or by `cultureqa db upgrade`.",
+        "(psycopg 3). Migrated at start-up or by `cultureqa db upgrade`. Default: an SQLite "
+        "file, cultureqa.db, in feedback_path's directory (the data the server writes, together).",
     )
     question_log: Literal["off", "anonymous", "full"] = Field(
         "anonymous",
@@ -370,7 +371,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _known_database(cls, value: SecretStr) -> SecretStr:
+    def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
         if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", value.get_secret_value()):
             raise ValueError("database_url must be sqlite:///PATH or postgresql://user@host/dbname")
         return value

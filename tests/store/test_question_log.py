@@ -20,7 +20,7 @@ from cultureqa.store import schema
 from cultureqa.store.database import create_sqlite_directory, make_engine
 from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.privacy import client_hash
-from cultureqa.store.question_log import open_question_log
+from cultureqa.store.question_log import database_url_of, open_question_log
 from tests.store.helpers import CLIENT, an_ask, open_log, rows
 
 
@@ -161,3 +161,20 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> 
     log.close()
     assert modes["cultureqa.db"] == 0o600
     assert set(modes.values()) == {0o600}  # and the -wal and -shm files, when they are there
+
+
+@pytest.mark.parametrize(
+    ("feedback_path", "url"),
+    [
+        ("feedback.jsonl", "sqlite:///cultureqa.db"),
+        ("/app/feedback/feedback.jsonl", "sqlite:////app/feedback/cultureqa.db"),
+        ("data/feedback.jsonl", "sqlite:///data/cultureqa.db"),
+    ],
+)
+def test_the_default_database_is_beside_the_feedback_file(feedback_path: str, url: str) -> None:
+    assert database_url_of(Settings(feedback_path=Path(feedback_path))) == url
+
+
+def test_a_database_url_wins_over_the_default() -> None:
+    settings = Settings(database_url=SecretStr("postgresql://db/x"))
+    assert database_url_of(settings) == "postgresql://db/x"

@@ -25,6 +25,7 @@ from cultureqa.store.writer import DEFAULT_QUEUE_SIZE, LogStats, Prepare, Record
 log = logging.getLogger("cultureqa.store")
 
 RETENTION_INTERVAL_S = 3600.0
+DEFAULT_DATABASE_FILE = "cultureqa.db"
 
 
 class QuestionLog:
@@ -148,6 +149,14 @@ class QuestionLog:
         return maintenance.import_feedback_jsonl(self.engine, path, self.policy)
 
 
+def database_url_of(settings: Settings) -> str:
+    """CULTUREQA_DATABASE_URL, or by default an SQLite file in the feedback file's directory:
+    the one place the server is already known to write (the Docker image's volume, say)."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return f"sqlite:///{settings.feedback_path.parent / DEFAULT_DATABASE_FILE}"
+
+
 def policy_from(settings: Settings) -> PrivacyPolicy:
     return PrivacyPolicy(
         default=settings.question_log, by_collection=dict(settings.question_log_by_collection)
@@ -163,7 +172,7 @@ class DatabaseUpgrade:
 def upgrade_from_settings(settings: Settings) -> DatabaseUpgrade:
     """`cultureqa db upgrade`: migrate CULTUREQA_DATABASE_URL's database to this release and
     import the old feedback file (CULTUREQA_FEEDBACK_PATH) once, as a starting server does."""
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = make_engine(database_url_of(settings))
     create_sqlite_directory(engine.url)
     try:
         migration = upgrade_database(engine)
@@ -181,7 +190,7 @@ def open_question_log(settings: Settings, *, migrate: bool = True) -> QuestionLo
     database is unreachable (records queue meanwhile; wait_until_ready tells when it is done),
     and the retention purge runs hourly. Raises StoreUnavailableError only for a malformed
     database URL."""
-    engine = make_engine(settings.database_url.get_secret_value())
+    engine = make_engine(database_url_of(settings))
     policy = policy_from(settings)
 
     def prepare() -> None:
