@@ -113,6 +113,32 @@ def test_ingest_reports_each_article_and_writes_the_report(tmp_path: Path) -> No
     assert by_id["lima"]["source_file"] == "articles/lima.md"
 
 
+def test_ingest_says_it_replaces_sources_and_add_keeps_them(tmp_path: Path) -> None:
+    first, second, uploads = tmp_path / "first", tmp_path / "second", tmp_path / "uploads"
+    for folder, name in ((first, "lima"), (second, "kyoto"), (uploads / "geo", "seoul")):
+        folder.mkdir(parents=True)
+        (folder / f"{name}.md").write_text(f"# {name}\n\n{name} has food.\n")
+    env = {"CULTUREQA_COLLECTIONS_DIR": str(uploads)}
+    common = ["--collection", "geo", "--index-dir", str(tmp_path / "idx")]
+
+    def ingest(*args: str) -> list[str]:
+        done = cultureqa("ingest", *args, *common, env=env)
+        assert done.returncode == 0, done.stderr
+        listed = cultureqa("collections", "--json", "--index-dir", str(tmp_path / "idx"), env=env)
+        [geo] = [c for c in json.loads(listed.stdout) if c["name"] == "geo"]
+        assert geo["articles"] == len(geo["sources"])  # one article per folder here
+        return sorted(Path(s).name for s in geo["sources"])
+
+    # The collection's own folder (admin uploads) is read whatever SOURCES say.
+    assert ingest(str(first)) == ["first", "geo"]
+    replaced = cultureqa("ingest", str(second), *common, env=env)
+    assert f"Replacing the sources of collection 'geo': {first.resolve()} no longer read" in (
+        replaced.stderr
+    )
+    assert ingest(str(first), "--add") == ["first", "geo", "second"]
+    assert ingest() == ["first", "geo", "second"]  # without SOURCES: everything recorded
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

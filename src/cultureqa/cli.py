@@ -86,6 +86,11 @@ def cli() -> None:
     "--strict", is_flag=True, help="Fail on the first unreadable file instead of skipping it."
 )
 @click.option(
+    "--add",
+    is_flag=True,
+    help="Add SOURCES to those the collection is built from, instead of replacing them.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -100,29 +105,42 @@ def ingest(
     model: str | None,
     fmt: str,
     strict: bool,
+    add: bool,
     report_path: Path | None,
 ) -> None:
     """Build a collection's index from SOURCES, files or directories.
 
-    Without SOURCES, a collection is built from its own articles: corpus/ for the default
-    collection, collections/NAME/ for the others. Only new or changed passages are embedded;
+    Without SOURCES, a collection is rebuilt from what it is built from: its own articles
+    (corpus/ for the default collection, collections/NAME/ for the others) and the sources
+    recorded by earlier ingests. SOURCES replace the recorded sources (said on stderr), or are
+    added to them with --add; a collection's own folder, where admin uploads land, is always
+    read (the default collection's corpus/ is replaced). Only new or changed passages are embedded;
     the others reuse their vectors. Prints a progress bar while embedding and a one-line
     summary at the end. The new version is published atomically: a server reading the old one
     never sees half of the new one, and picks the new one up without a restart.
     """
     from cultureqa.embedding.factory import load_embedder
-    from cultureqa.index.collections import index_dir_of, sources_of
+    from cultureqa.index.collections import index_dir_of, sources_for_ingest
     from cultureqa.index.ingest import ingest as run_ingest
     from cultureqa.runtime import apply_threads, ingest_plan
 
-    settings = _settings(index_dir=index_dir, model=model, default_collection=collection)
-    name = settings.default_collection
+    # Not default_collection=collection: the default collection's own articles are corpus/,
+    # every other one's are collections/NAME/ (sources_of).
+    settings = _settings(index_dir=index_dir, model=model)
+    name = collection or settings.default_collection
     try:
+        chosen, dropped = sources_for_ingest(settings, name, list(sources), add=add)
+        if dropped:
+            click.echo(
+                f"Replacing the sources of collection {name!r}: "
+                f"{', '.join(map(str, dropped))} no longer read (--add keeps them)",
+                err=True,
+            )
         plan = ingest_plan(settings)
         apply_threads(plan)
         embedder = load_embedder(settings, threads=plan.torch_threads)
         report = run_ingest(
-            list(sources) or [sources_of(settings, name)],
+            chosen,
             index_dir_of(settings, name),
             embedder,
             fmt=fmt,

@@ -88,6 +88,31 @@ def sources_to_read(settings: Settings, collection: str) -> list[Path]:
     return sources
 
 
+def sources_for_ingest(
+    settings: Settings, collection: str, given: list[Path], *, add: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """What `cultureqa ingest [SOURCES] --collection NAME [--add]` reads, and the recorded
+    sources it no longer reads. Without SOURCES: the collection's own articles and every
+    recorded source (as a re-index). With them: SOURCES replace the recorded ones, or are added
+    to them with `add`; a collection's own folder (where admin uploads land) stays one of its
+    sources either way, except the default collection's corpus directory, which other sources
+    replace."""
+    recorded = recorded_sources(settings, collection)
+    if not given:
+        sources = sources_to_read(settings, collection)
+        if not sources[0].exists() and len(sources) > 1:
+            sources = sources[1:]  # built from elsewhere only: nothing of its own to read
+        return sources, []
+    chosen: list[Path] = []
+    own = sources_of(settings, collection)
+    keep_own = collection != settings.default_collection and own.is_dir()
+    for source in [*(recorded if add else []), *given, *([own] if keep_own else [])]:
+        if all(source.resolve() != other.resolve() for other in chosen):
+            chosen.append(source)
+    dropped = [r for r in recorded if all(r.resolve() != c.resolve() for c in chosen)]
+    return chosen, dropped
+
+
 def ingest_collection(
     settings: Settings,
     embedder: Embedder,
@@ -99,10 +124,7 @@ def ingest_collection(
     """Re-ingest a collection from its own articles directory (corpus_dir for the default) and
     the other sources it was built from."""
     name = collection or settings.default_collection
-    sources = sources_to_read(settings, name)
-    own = sources[0]
-    if not own.exists() and len(sources) > 1:
-        sources = sources[1:]  # built from elsewhere only: nothing of its own to read
+    sources, _ = sources_for_ingest(settings, name, [])
     return ingest(
         sources,
         index_dir_of(settings, name),
