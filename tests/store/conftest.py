@@ -4,8 +4,9 @@ PostgreSQL comes from CULTUREQA_TEST_DATABASE_URL when it is set (a server and a
 URL's user may create databases from, e.g. postgresql://postgres@127.0.0.1:5432/test); each
 test gets a fresh database named after this run, dropped after it, so runs in parallel do not
 see each other. Without the variable, pytest-postgresql starts a throwaway server from the
-Debian binaries (pg_ctl found through pg_config); the PostgreSQL half is skipped, saying why,
-only when neither works (initdb refuses to run as root, for one).
+Debian binaries (pg_ctl found through pg_config); as root, where initdb refuses to run, the
+tests start one themselves as the postgres user (pgserver.py). The PostgreSQL half is skipped,
+saying why, only when none of these works.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.engine import URL
 
 from cultureqa.store.database import make_engine, normalize_url
 from cultureqa.store.migrate import upgrade_database
+from tests.store.pgserver import NoServerError, throwaway_server
 
 BACKENDS = ["sqlite", "postgresql"]
 TEST_DATABASE_ENV = "CULTUREQA_TEST_DATABASE_URL"
@@ -30,27 +32,37 @@ _numbers = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def postgres_admin_url(request: pytest.FixtureRequest) -> URL:
+def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[URL]:
     """A URL to a PostgreSQL database from which test databases are created and dropped."""
     configured = os.environ.get(TEST_DATABASE_ENV)
     if configured:
-        return normalize_url(configured)
+        yield normalize_url(configured)
+        return
     try:
         server = request.getfixturevalue("postgresql_proc")
     except Exception as exc:
         why = "initdb refuses to run as root" if os.geteuid() == 0 else exc.__class__.__name__
-        pytest.skip(
-            f"PostgreSQL half skipped: {TEST_DATABASE_ENV} is not set and pytest-postgresql "
-            f"could not start a server ({why}: {str(exc)[:160]}); set "
-            f"{TEST_DATABASE_ENV}=postgresql://postgres@127.0.0.1:5432/test to use a running one"
+        tried = f"pytest-postgresql could not start a server ({why})"
+    else:
+        yield URL.create(
+            "postgresql+psycopg",
+            username=server.user,
+            password=server.password or None,
+            host=server.host,
+            port=server.port,
+            database="postgres",
         )
-    return URL.create(
-        "postgresql+psycopg",
-        username=server.user,
-        password=server.password or None,
-        host=server.host,
-        port=server.port,
-        database="postgres",
+        return
+    # As root, pytest-postgresql cannot; a server run as the postgres user can.
+    try:
+        with throwaway_server() as own:
+            yield own.url
+            return
+    except NoServerError as exc:
+        tried += f", nor could the tests ({exc})"
+    pytest.skip(
+        f"PostgreSQL half skipped: {TEST_DATABASE_ENV} is not set and {tried}; set "
+        f"{TEST_DATABASE_ENV}=postgresql://postgres@127.0.0.1:5432/test to use a running one"
     )
 
 
