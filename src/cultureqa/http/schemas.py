@@ -251,7 +251,10 @@ class CollectionOut(BaseModel):
 
 
 class ReadyResponse(BaseModel):
-    status: str = Field(description="'ready' when the default collection can answer.")
+    status: str = Field(
+        description="'ready' when a collection can answer (the default one's version, model "
+        "and passages are then given, or `reason` says why it cannot)."
+    )
     index_version: str | None = None
     model: str | None = None
     passages: int | None = None

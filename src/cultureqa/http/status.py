@@ -39,7 +39,12 @@ def ready(state: StateDep) -> Any:
     try:
         manifest = library.answerer().index.manifest
     except CultureQAError as exc:
-        body = ReadyResponse(status="unavailable", reason=str(exc), collections=collections)
+        reason = f"the default collection cannot answer: {exc}"
+        if any(s.version for s in library.status()):
+            # Other collections answer (a server started where there is no default corpus):
+            # ready for them, and saying what is missing.
+            return ReadyResponse(status="ready", reason=reason, collections=collections)
+        body = ReadyResponse(status="unavailable", reason=reason, collections=collections)
         return JSONResponse(body.model_dump(), status_code=503)
     return ReadyResponse(
         status="ready",
