@@ -10,6 +10,7 @@ from fnmatch import fnmatch
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
@@ -23,9 +24,12 @@ from cultureqa.store.migrate import (
     alembic_config,
     current_revision,
     head_revision,
+    migration_transaction,
     upgrade_database,
 )
+from cultureqa.store.records import new_id
 from tests.helpers import REPO
+from tests.store.helpers import an_ask, open_log, rows
 
 
 def columns(engine: Engine) -> dict[str, set[str]]:
@@ -186,3 +190,25 @@ def test_the_migrations_are_package_data() -> None:
         if not any(fnmatch(path.relative_to(package).as_posix(), p) for p in patterns)
     ]
     assert unshipped == []
+
+
+def test_a_table_rebuilt_by_a_migration_keeps_the_rows_that_refer_to_it(
+    engine: Engine, backend: str
+) -> None:
+    """SQLite rebuilds a table to alter it (Alembic's batch mode: copy, drop, rename). With
+    foreign keys on, dropping `conversations` would delete every ask through ON DELETE
+    CASCADE; migrations run with them off and checked before commit."""
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL alters tables in place: no batch rebuild")
+    log = open_log(engine)
+    log.record_ask(an_ask(conversation_id=new_id()))
+    assert log.flush()
+    log.close()
+
+    with migration_transaction(engine) as connection:
+        operations = Operations(MigrationContext.configure(connection))
+        with operations.batch_alter_table("conversations", recreate="always"):
+            pass  # what a future revision changing the table would do
+
+    assert len(rows(engine, schema.asks)) == 1
+    assert len(rows(engine, schema.conversations)) == 1

@@ -5,8 +5,11 @@ configuration is built here, and the migrations ship inside the package."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -64,9 +67,7 @@ def upgrade_database(engine: Engine, revision: str = "head") -> UpgradeResult:
     lock so that processes starting together migrate one after the other: the second then
     finds nothing to do. Raises StoreUnavailableError when the database cannot be reached."""
     try:
-        immediate = engine.execution_options(**{BEGIN_IMMEDIATE: True})
-        with immediate.connect() as connection, connection.begin():
-            _lock_out_other_migrations(connection)
+        with migration_transaction(engine) as connection:
             before = current_revision(connection)
             command.upgrade(alembic_config(connection), revision)
             after = current_revision(connection)
@@ -87,6 +88,30 @@ def upgrade_database(engine: Engine, revision: str = "head") -> UpgradeResult:
     if before != after:
         log.info("question log database upgraded from %s to %s", before or "empty", after)
     return UpgradeResult(before=before, after=after)
+
+
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside the one transaction a migration runs in, holding the migration
+    lock. On SQLite, foreign keys are off in it and checked before it commits: SQLite's own
+    procedure for schema changes. Its ALTER TABLE is weak, so Alembic's batch operations
+    rebuild a table (copy, drop, rename), and dropping `conversations` with foreign keys on
+    would delete every ask through their ON DELETE CASCADE."""
+    immediate = engine.execution_options(**{BEGIN_IMMEDIATE: True})
+    with immediate.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # before BEGIN: inside a transaction SQLite ignores this pragma
+            driver_connection: Any = connection.connection.driver_connection
+            driver_connection.execute("PRAGMA foreign_keys=OFF")
+        with connection.begin():
+            _lock_out_other_migrations(connection)
+            yield connection
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:  # raising here rolls the migration back
+                    raise StoreUnavailableError(
+                        f"a migration would leave rows that refer to nothing: {broken[:3]}"
+                    )
 
 
 def _lock_out_other_migrations(connection: Connection) -> None:
