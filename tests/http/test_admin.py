@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -10,9 +14,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from cultureqa.http.app import create_app
+from cultureqa.index.store import VERSIONS_DIR, current_version, load_index
 from cultureqa.settings import Settings
 from tests.conftest import AppClient
-from tests.helpers import FakeEmbedder, publish
+from tests.helpers import REPO, FakeEmbedder, publish, write_articles
 
 KEY = "k" * 32
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -250,3 +256,81 @@ def test_an_upload_is_parsed_off_the_event_loop(
     release.set()
     upload.join(timeout=10)
     assert order == ["health", "stored"]
+
+
+KILLED_REINDEX = """
+import sys, time
+from pathlib import Path
+from fastapi.testclient import TestClient
+from cultureqa.http.app import create_app
+from cultureqa.settings import Settings
+from tests.helpers import FakeEmbedder
+
+class Slow(FakeEmbedder):
+    def embed(self, texts, *, batch_size=64, progress=False):
+        time.sleep(0.01 * len(texts))
+        return super().embed(texts)
+
+root = Path(sys.argv[1])
+settings = Settings(
+    corpus_dir=root / "corpus", index_dir=root / "indexes", collections_dir=root / "collections",
+    admin_keys=["k" * 32], reload_interval=0.05,
+)
+with TestClient(create_app(settings, embedder=Slow())) as client:
+    auth = {"Authorization": "Bearer " + "k" * 32}
+    job = client.post("/admin/collections/course/reindex", headers=auth)
+    assert job.status_code == 202, job.text
+    print("started", flush=True)  # the parent's clock starts here
+    time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_an_admin_re_index_killed_at_random_moments_leaves_a_whole_version(
+    tmp_path: Path,
+) -> None:
+    fake = FakeEmbedder()
+    articles, index_dir = tmp_path / "collections" / "course", tmp_path / "indexes" / "course"
+    rng = random.Random(20261202)  # noqa: S311 - reproducible moments, not security
+    published, killed_mid_build = set(), 0
+    for run in range(20):
+        write_articles(articles, f"run-{run}", count=60)
+        start = current_version(index_dir)
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILLED_REINDEX, str(tmp_path)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "started"
+        time.sleep(rng.uniform(0.0, 3.0))  # embedding 120 passages sleeps 1.2 s, and more
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+        after = current_version(index_dir)
+        killed_mid_build += after == start  # nothing published: killed during the build
+        if after is None:
+            continue  # killed before the collection's first version was published
+        loaded = load_index(index_dir, model=fake.name, dimension=fake.dimension)
+        published.add(loaded.manifest.version)
+        salts = {p.text.rsplit("version ", 1)[-1] for p in loaded.passages}
+        assert len(salts) == 1  # a whole version of one build, never a mix
+    assert published  # some builds got through
+    assert killed_mid_build >= 5
+    # A server started afterwards serves the last whole version and clears what was left.
+    settings = Settings(
+        corpus_dir=tmp_path / "corpus",
+        index_dir=tmp_path / "indexes",
+        collections_dir=tmp_path / "collections",
+        admin_keys=[KEY],
+    )
+    with TestClient(create_app(settings, embedder=fake)) as client:
+        job = wait_for_job(
+            client, client.post("/admin/collections/course/reindex", headers=AUTH).json()
+        )
+        assert job["state"] == "succeeded", job
+        answer = client.post("/ask", json={"question": "food", "collection": "course"})
+        assert answer.status_code == 200
+    leftovers = [p.name for p in (index_dir / VERSIONS_DIR).iterdir() if p.name.startswith(".")]
+    assert leftovers == []
