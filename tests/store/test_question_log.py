@@ -47,11 +47,10 @@ def test_open_question_log_migrates_imports_and_writes(database_url: URL, tmp_pa
     )
 
     for _ in range(2):  # a restart imports nothing twice
-        log = open_question_log(settings)
-        log.record_ask(an_ask())
-        log.record_ask(an_ask(collection="quiet"))
-        assert log.flush()
-        log.close()
+        with open_question_log(settings) as log:
+            log.record_ask(an_ask())
+            log.record_ask(an_ask(collection="quiet"))
+            assert log.flush()
 
     engine = make_engine(database_url)
     assert [row["question"] for row in rows(engine, schema.feedback)] == ["Q?"]

@@ -57,6 +57,12 @@ class QuestionLog:
         self._retention: threading.Thread | None = None
         self._recent = RecentTurns()
 
+    def __enter__(self) -> QuestionLog:
+        return self
+
+    def __exit__(self, *_exc_info: object) -> None:
+        self.close()
+
     def wait_until_ready(self, timeout: float = 10.0) -> bool:
         """Wait for the database to be migrated and prepared; False when `timeout` passed
         first (the database is still unreachable: records queue meanwhile)."""
