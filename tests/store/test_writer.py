@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, S
 
 from cultureqa.errors import StoreUnavailableError
 from cultureqa.store import schema
-from cultureqa.store.database import make_engine
+from cultureqa.store.database import for_writing, make_engine
 from cultureqa.store.migrate import upgrade_database
 from cultureqa.store.question_log import QuestionLog
 from cultureqa.store.records import FeedbackRecord
@@ -181,3 +181,30 @@ def test_two_servers_on_one_database_write_side_by_side(engine: Engine) -> None:
 
     assert [(s.written, s.failed, s.dropped) for s in stats] == [(300, 0, 0)] * 2
     assert len(rows(engine, schema.asks)) == 600
+
+
+def test_a_database_that_hangs_never_holds_up_a_record(engine: Engine) -> None:
+    """Another process holds the write lock (SQLite) or the tables (PostgreSQL) for a second:
+    the writer waits, the asks do not, and everything is written once the lock is gone."""
+    log = open_log(engine)
+    locker = for_writing(make_engine(engine.url))  # SQLite: BEGIN IMMEDIATE takes the lock
+    with locker.connect() as holder:
+        held = holder.begin()
+        if engine.dialect.name == "postgresql":
+            holder.exec_driver_sql("LOCK TABLE asks, daily_counts IN ACCESS EXCLUSIVE MODE")
+        slowest, recorded = 0.0, 0
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            log.record_ask(an_ask())
+            slowest = max(slowest, time.perf_counter() - started)
+            recorded += 1
+            time.sleep(0.01)
+        assert log.stats().written == 0  # the writer is stuck behind the lock
+        held.rollback()
+    locker.dispose()
+    assert log.flush(30)
+    stats = log.close()
+
+    assert slowest < 0.05
+    assert (stats.written, stats.dropped, stats.failed) == (recorded, 0, 0)
