@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, StatementError
 
 from cultureqa.errors import StoreUnavailableError
@@ -208,3 +208,18 @@ def test_a_database_that_hangs_never_holds_up_a_record(engine: Engine) -> None:
 
     assert slowest < 0.05
     assert (stats.written, stats.dropped, stats.failed) == (recorded, 0, 0)
+
+
+def test_a_trickle_of_asks_is_written_a_batch_at_a_time(engine: Engine) -> None:
+    """Group commit: asks arriving every 5 ms are written in a few transactions, not one
+    each (a quarter of the CPU per ask here), and without any flush."""
+    commits = []
+    event.listen(engine, "commit", lambda _connection: commits.append(1))
+    log = open_log(engine)
+    for _ in range(20):
+        log.record_ask(an_ask())
+        time.sleep(0.005)
+    wait_until(lambda: log.stats().written == 20)
+    log.close()
+
+    assert len(commits) <= 5

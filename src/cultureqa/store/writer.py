@@ -38,6 +38,9 @@ DEFAULT_QUEUE_SIZE = 10_000
 DEFAULT_BATCH_SIZE = 200
 FIRST_BACKOFF_S = 0.05
 DROP_LOG_INTERVAL_S = 60.0
+# How long the writer waits for more records before writing a batch (and how often it looks).
+DEFAULT_LINGER_S = 0.1
+LINGER_POLL_S = 0.01
 Prepare = Callable[[], object]
 
 
@@ -68,9 +71,12 @@ class RecordWriter:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_backoff: float = 5.0,
+        linger: float = DEFAULT_LINGER_S,
         prepare: Prepare | None = None,
     ) -> None:
         self.engine = for_writing(engine)
+        self._linger = linger
+        self._hurry = threading.Event()  # flush() is waiting: write what there is now
         self._prepare = prepare
         self.prepared = threading.Event()  # set once `prepare` has run (or was not given)
         self.policy = policy
@@ -102,8 +108,12 @@ class RecordWriter:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything recorded so far is written (or dropped or failed); False when
         `timeout` seconds passed first."""
-        with self._lock:
-            return self._lock.wait_for(lambda: self._counts["pending"] == 0, timeout)
+        self._hurry.set()
+        try:
+            with self._lock:
+                return self._lock.wait_for(lambda: self._counts["pending"] == 0, timeout)
+        finally:
+            self._hurry.clear()
 
     def close(self, timeout: float = 5.0) -> LogStats:
         """Stop taking records, write what is queued for up to `timeout` seconds, then give up
@@ -165,11 +175,23 @@ class RecordWriter:
                 if self._closing.is_set():
                     return []
         batch = [first]
+        # Group commit: wait a little for more records, so that a steady trickle of asks is
+        # written a batch at a time, not one transaction (and connection) each. flush() and
+        # close() cut the wait short.
+        linger_until = time.monotonic() + self._linger
         while len(batch) < self._batch_size:
             try:
                 batch.append(self._queue.get_nowait())
+                continue
             except queue.Empty:
+                pass
+            left = linger_until - time.monotonic()
+            if left <= 0 or self._hurry.is_set() or self._closing.is_set():
                 break
+            try:
+                batch.append(self._queue.get(timeout=min(left, LINGER_POLL_S)))
+            except queue.Empty:
+                continue
         return batch
 
     def _prepare_with_retry(self) -> bool:
