@@ -139,6 +139,35 @@ def test_ingest_says_it_replaces_sources_and_add_keeps_them(tmp_path: Path) -> N
     assert ingest() == ["first", "geo", "second"]  # without SOURCES: everything recorded
 
 
+def test_a_re_index_reads_the_sources_with_the_format_they_were_ingested_with(
+    tmp_path: Path,
+) -> None:
+    notes, more = tmp_path / "notes", tmp_path / "more"
+    notes.mkdir()
+    more.mkdir()
+    (notes / "kyoto.txt").write_text("# Kyoto\n\n## Temples\n\nKyoto has many temples.\n")
+    (more / "lima.txt").write_text("Lima\n\nLima is known for ceviche.\n")
+    common = ["--collection", "notes", "--index-dir", str(tmp_path / "idx")]
+
+    def titles(*args: str) -> dict[str, str]:
+        report = tmp_path / "report.json"
+        done = cultureqa("ingest", *args, *common, "--report", str(report))
+        assert done.returncode == 0, done.stderr
+        articles = json.loads(report.read_text())["per_article"]
+        return {a["id"]: a["title"] for a in articles}
+
+    assert titles(str(notes), "--format", "markdown") == {"kyoto": "Kyoto"}
+    # Read again as Markdown, not by the .txt extension (which would title it "# Kyoto").
+    assert titles() == {"kyoto": "Kyoto"}
+    listed = cultureqa("collections", "--index-dir", str(tmp_path / "idx"))
+    assert "(format markdown)" in listed.stdout
+    mixed = cultureqa("ingest", str(more), "--add", "--format", "text", *common)
+    assert mixed.returncode == 1
+    assert "collection 'notes' is read with --format markdown, not text" in mixed.stderr
+    # Added sources are read as the collection's are: as Markdown, where "Lima" is no heading.
+    assert titles(str(more), "--add") == {"kyoto": "Kyoto", "lima": "lima"}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -20,6 +20,7 @@ from cultureqa.settings import Settings
 if TYPE_CHECKING:
     from cultureqa.evaluation.beir import BeirResult
     from cultureqa.evaluation.questions import AnswerScores, Scores
+    from cultureqa.index.ingest import IngestReport
 
 log = logging.getLogger("cultureqa")
 
@@ -78,9 +79,9 @@ def cli() -> None:
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
-    default="auto",
-    show_default=True,
-    help="Article format; 'auto' goes by file extension (.md, .txt).",
+    default=None,
+    help="Article format; 'auto' goes by file extension (.md, .txt) [default: the format the "
+    "collection's sources were read with, when they are read again; else auto].",
 )
 @click.option(
     "--strict", is_flag=True, help="Fail on the first unreadable file instead of skipping it."
@@ -103,7 +104,7 @@ def ingest(
     index_dir: Path | None,
     collection: str | None,
     model: str | None,
-    fmt: str,
+    fmt: str | None,
     strict: bool,
     add: bool,
     report_path: Path | None,
@@ -114,13 +115,14 @@ def ingest(
     (corpus/ for the default collection, collections/NAME/ for the others) and the sources
     recorded by earlier ingests. SOURCES replace the recorded sources (said on stderr), or are
     added to them with --add; a collection's own folder, where admin uploads land, is always
-    read (the default collection's corpus/ is replaced). Only new or changed passages are embedded;
-    the others reuse their vectors. Prints a progress bar while embedding and a one-line
+    read (the default collection's corpus/ is replaced); sources read again are read with the
+    --format they were ingested with. Only new or changed passages are embedded; the others
+    reuse their vectors. Prints a progress bar while embedding and a one-line
     summary at the end. The new version is published atomically: a server reading the old one
     never sees half of the new one, and picks the new one up without a restart.
     """
     from cultureqa.embedding.factory import load_embedder
-    from cultureqa.index.collections import index_dir_of, sources_for_ingest
+    from cultureqa.index.collections import format_for_ingest, index_dir_of, sources_for_ingest
     from cultureqa.index.ingest import ingest as run_ingest
     from cultureqa.runtime import apply_threads, ingest_plan
 
@@ -130,6 +132,7 @@ def ingest(
     name = collection or settings.default_collection
     try:
         chosen, dropped = sources_for_ingest(settings, name, list(sources), add=add)
+        fmt = format_for_ingest(settings, name, fmt, replacing=bool(sources) and not add)
         if dropped:
             click.echo(
                 f"Replacing the sources of collection {name!r}: "
@@ -151,6 +154,11 @@ def ingest(
     except CultureQAError as exc:
         _fail(exc)
         return
+    _print_report(report, report_path)
+
+
+def _print_report(report: IngestReport, report_path: Path | None) -> None:
+    """Skipped files and warnings on stderr, the summary line, and the JSON report if asked."""
     for skipped in report.skipped:
         click.echo(f"Skipped {skipped.path}: {skipped.reason}", err=True)
     for warning in report.warnings:
@@ -415,7 +423,7 @@ def collections_command(index_dir: Path | None, as_json: bool) -> None:
             + (f", built {info.built_at}" if info.built_at else "")
         )
         click.echo(f"    versions kept: {', '.join(info.versions) or 'none'}")
-        click.echo(f"    sources: {', '.join(info.sources) or 'none'}")
+        click.echo(f"    sources: {', '.join(info.sources) or 'none'} (format {info.format})")
         click.echo(f"    articles folder: {info.articles_dir}")
         for warning in info.warnings:
             click.echo(click.style("    warning: ", fg="yellow") + warning)

@@ -68,6 +68,34 @@ def recorded_sources(settings: Settings, collection: str) -> list[Path]:
     return [Path(source) for source in manifest.sources]
 
 
+def recorded_format(settings: Settings, collection: str) -> str:
+    """The --format the collection's current version read its sources with ('auto' when it
+    has none, or was built before formats were recorded)."""
+    try:
+        manifest = read_manifest(index_dir_of(settings, collection), check_format=False)
+    except IndexUnavailableError:
+        return "auto"
+    return manifest.source_format
+
+
+def format_for_ingest(
+    settings: Settings, collection: str, given: str | None, *, replacing: bool
+) -> str:
+    """The format an ingest reads with: the one given, else the one recorded (when the recorded
+    sources are read again: a re-index, or --add), else 'auto'. Adding sources in another
+    format than the recorded sources' is refused: one collection, one format."""
+    recorded = recorded_format(settings, collection)
+    if replacing:
+        return given or "auto"
+    if given and given != recorded and recorded_sources(settings, collection):
+        raise CorpusError(
+            f"collection {collection!r} is read with --format {recorded}, not {given}",
+            hint=f"add these sources with --format {recorded}, or replace the collection's "
+            f"sources (without --add) to read them all as {given}",
+        )
+    return given or recorded
+
+
 def sources_to_read(settings: Settings, collection: str) -> list[Path]:
     """What re-indexing a collection reads: its own articles directory, and every other source
     its current version was built from (a `cultureqa ingest DIR --collection NAME`), so that
@@ -129,6 +157,7 @@ def ingest_collection(
         sources,
         index_dir_of(settings, name),
         embedder,
+        fmt=recorded_format(settings, name),
         batch_size=settings.batch_size,
         progress=progress,
         on_progress=on_progress,
@@ -188,6 +217,7 @@ class CollectionInfo:
     name: str
     articles_dir: Path  # its own articles (admin uploads land here)
     sources: list[str]  # what its current version was built from
+    format: str  # the --format they were read with
     version: str | None  # the version served
     versions: list[str]  # every version kept, oldest first
     articles: int = 0
@@ -227,6 +257,7 @@ def describe_collection(settings: Settings, name: str) -> CollectionInfo:
         name=name,
         articles_dir=own,
         sources=sources,
+        format=manifest.source_format if manifest else "auto",
         version=current_version(index_dir),
         versions=kept_versions(index_dir),
         articles=manifest.articles if manifest else 0,

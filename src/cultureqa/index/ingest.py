@@ -242,15 +242,19 @@ def ingest(
         # command that re-reads them runs (collections.recorded_sources).
         sources=[str(s.resolve()) for s in sources],
         fingerprint=corpus_fingerprint(sources, fmt, embedder.max_tokens),
-        skipped=corpus.skipped,
-        warnings=corpus.warnings,
+        source_format=fmt,
         empty_reason=f"no passages found in {', '.join(map(str, sources))} ({reasons})",
         batch_size=batch_size,
         progress=progress,
         on_progress=on_progress,
         started=started,
     )
-    return dataclasses.replace(report, per_article=corpus.summaries())
+    return dataclasses.replace(
+        report,
+        skipped=corpus.skipped,
+        warnings=corpus.warnings,
+        per_article=corpus.summaries(),
+    )
 
 
 def ingest_articles(
@@ -260,8 +264,7 @@ def ingest_articles(
     *,
     sources: Sequence[str],
     fingerprint: str,
-    skipped: Sequence[SkippedFile] = (),
-    warnings: Sequence[ArticleWarning] = (),
+    source_format: str = "auto",  # the --format the sources are read with, for re-indexing
     empty_reason: str = "no passages found",
     batch_size: int = 64,
     progress: bool = False,
@@ -302,14 +305,13 @@ def ingest_articles(
             sources=list(sources),
             corpus_fingerprint=fingerprint,
             build_seconds=time.perf_counter() - started,
+            source_format=source_format,
         )
     return IngestReport(
         manifest=manifest,
         articles=len(articles),
         passages=len(passages),
         embedded=len(embedded.rows),
-        skipped=list(skipped),
-        warnings=list(warnings),
         seconds=time.perf_counter() - started,
         sentences=len(sentences.spans),
     )

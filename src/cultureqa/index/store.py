@@ -67,6 +67,7 @@ class Manifest:
     files: dict[str, dict[str, Any]]
     vector_index: str = "flat"  # "flat" (exact) or "hnsw"; see ann.py
     sentence_method: str = ""  # how the sentence vectors were made (sentences.SENTENCE_METHOD)
+    source_format: str = "auto"  # the format `sources` are read with (`ingest --format`)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -180,12 +181,11 @@ def write_index(
     corpus_fingerprint: str,
     build_seconds: float,
     vector_kind: str = "auto",
+    source_format: str = "auto",
 ) -> Manifest:
-    """Write a new version and make it current. Returns its manifest.
-
-    Call it holding writer_lock(index_dir): versions are pruned here, and two writers at once
-    could each remove what the other just published.
-    """
+    """Write a new version and make it current; returns its manifest. Call it holding
+    writer_lock(index_dir): versions are pruned here, and two writers at once could each remove
+    what the other just published."""
     if len(passages) != len(vectors):
         raise ValueError(f"{len(passages)} passages but {len(vectors)} vectors")
     versions = index_dir / VERSIONS_DIR
@@ -214,6 +214,7 @@ def write_index(
             files=files,
             vector_index=kind,
             sentence_method=SENTENCE_METHOD,
+            source_format=source_format,
         )
         (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
         for name in (*files, MANIFEST_FILE):
