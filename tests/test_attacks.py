@@ -468,3 +468,15 @@ def test_collection_keys_alone_turn_key_mode_on(tmp_path: Path, app_client: AppC
     assert ok.status_code == 200
     assert client.get("/ready").json()["collections"] == []
     assert client.get("/metrics").status_code == 401
+
+
+def test_an_upload_whose_id_a_command_line_source_uses_is_a_409(
+    tmp_path: Path, settings: Settings, client: TestClient
+) -> None:
+    mine = tmp_path / "my-articles"
+    write_articles(mine, "cli", count=1)  # city0.md, id city0
+    ingest([mine], settings.index_dir / "course", FakeEmbedder())
+    response = upload(client, "city0.md", b"# City 0\n\nAnother city zero.\n")
+    assert response.status_code == 409
+    assert "already used by my-articles/city0.md" in response.json()["error"]["message"]
+    assert upload(client, "lima.md", b"# Lima\n\nCeviche.\n").status_code == 201

@@ -12,8 +12,15 @@ from pathlib import Path
 from cultureqa.corpus.loader import EXTENSIONS, parse_file
 from cultureqa.corpus.model import Article
 from cultureqa.corpus.source import SourceFile
-from cultureqa.errors import ConflictError, CorpusError, InvalidRequestError, NotFoundError
-from cultureqa.index.collections import sources_of
+from cultureqa.errors import (
+    ConflictError,
+    CorpusError,
+    IndexUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+)
+from cultureqa.index.collections import index_dir_of, sources_of
+from cultureqa.index.store import VERSIONS_DIR, read_manifest, read_passages
 from cultureqa.settings import Settings
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -51,12 +58,32 @@ def store_article(settings: Settings, collection: str, file_name: str, data: byt
         shown = SourceFile.at(path, path.parent).display  # `collection/file`, no server path
         message = exc.message if exc.message.startswith(shown) else f"{shown}: {exc.message}"
         raise InvalidRequestError(message) from exc
-    check_unique_ids(articles, file_name, ids_elsewhere(path))
+    check_unique_ids(
+        articles, file_name, ids_elsewhere(path) | ids_from_sources(settings, collection)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.upload")
     staging.write_bytes(data)
     staging.replace(path)
     return len(articles)
+
+
+def ids_from_sources(settings: Settings, collection: str) -> dict[str, str]:
+    """The article ids the collection's current version took from its other sources (those of
+    `cultureqa ingest DIR --collection NAME`), each with its file as citations name it. The
+    collection's own folder is left out: its files are read as they are now (ids_elsewhere)."""
+    index_dir = index_dir_of(settings, collection)
+    try:
+        manifest = read_manifest(index_dir, check_format=False)
+        passages = read_passages(index_dir / VERSIONS_DIR / manifest.version)
+    except (IndexUnavailableError, OSError, ValueError, TypeError, KeyError):
+        return {}  # no usable version: nothing indexed to collide with
+    own = f"{sources_of(settings, collection).resolve().name}/"
+    return {
+        p.article_id: p.source_file
+        for p in passages
+        if p.source_file and not p.source_file.startswith(own)
+    }
 
 
 def ids_elsewhere(path: Path) -> dict[str, str]:
