@@ -2,11 +2,12 @@
 
 record() puts the record on a bounded queue and returns at once; it never waits for the
 database. One writer thread takes what is queued, a batch at a time (waiting up to 0.1 s for
-more: group commit), and writes it in one transaction. When the database cannot be reached the writer keeps its batch and retries
-with backoff (0.05 s doubling to `max_backoff`), logging the outage once and its end once; the
-queue fills meanwhile, and records that find it full are dropped and counted, so memory stays
-bounded and a request never waits. A record the database refuses (bad data) is dropped alone
-and counted as failed; the rest of its batch is written.
+more: group commit), and writes it in one transaction. When the database cannot be reached
+the writer keeps its batch and retries with backoff (0.05 s doubling to `max_backoff`),
+logging the outage once and its end once; the queue fills meanwhile, and records that find it
+full are dropped and counted, so memory stays bounded and a request never waits. A record the
+database refuses (bad data) is dropped alone and counted as failed; the rest of its batch is
+written.
 
 Before its first write the writer runs `prepare` (the server's: migrate the database, import
 the old feedback file), retrying it the same way, so a server starts and answers while its
