@@ -83,6 +83,10 @@ def test_an_upload_and_re_index_keep_the_articles_ingested_from_the_command_line
         assert ready["status"] == "ready"
         assert "the default collection cannot answer: no index in" in ready["reason"]
         assert [c["version"] is not None for c in ready["collections"]] == [False, True]
+        listed = httpx.get(
+            f"{up.url}/admin/collections/geo-201/articles", headers=ADMIN, timeout=10
+        ).json()
+        assert (listed["files"], listed["other_sources"]) == ([], ["my-articles"])
         lima = b"# Lima\n\n## Food\n\nCeviche is the dish of Lima, raw fish in lime juice.\n"
         put = httpx.put(
             f"{up.url}/admin/collections/geo-201/articles/lima.md",

@@ -118,7 +118,7 @@ def test_upload_reindex_ask_delete(client: TestClient, settings: Settings) -> No
     }
     assert (settings.collections_dir / "course" / "lima.md").read_bytes() == ARTICLE
     listed = client.get("/admin/collections/course/articles", headers=AUTH).json()
-    assert listed == {"collection": "course", "files": ["lima.md"]}
+    assert listed == {"collection": "course", "files": ["lima.md"], "other_sources": []}
 
     started = client.post("/admin/collections/course/reindex", headers=AUTH)
     assert started.status_code == 202

@@ -12,7 +12,12 @@ from cultureqa.errors import ForbiddenError, PayloadTooLargeError, UnauthorizedE
 from cultureqa.http.access import bearer_token, matching_key
 from cultureqa.http.schemas import ArticleFiles, CollectionOut, ErrorResponse, JobOut, StoredArticle
 from cultureqa.http.state import SettingsDep, StateDep
-from cultureqa.index.collections import check_collection_name, ingest_collection, sources_of
+from cultureqa.index.collections import (
+    check_collection_name,
+    ingest_collection,
+    recorded_sources,
+    sources_of,
+)
 from cultureqa.index.ingest import IngestReport, ProgressCallback
 from cultureqa.index.sources import article_files, delete_article, store_article
 
@@ -68,7 +73,11 @@ def list_collections(state: StateDep) -> list[CollectionOut]:
 )
 def list_articles(collection: str, settings: SettingsDep) -> ArticleFiles:
     check_collection_name(collection)
-    return ArticleFiles(collection=collection, files=article_files(settings, collection))
+    own = sources_of(settings, collection).resolve()
+    others = [s.name for s in recorded_sources(settings, collection) if s.resolve() != own]
+    return ArticleFiles(
+        collection=collection, files=article_files(settings, collection), other_sources=others
+    )
 
 
 @router.put(

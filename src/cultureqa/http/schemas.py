@@ -271,7 +271,13 @@ class StoredArticle(BaseModel):
 
 class ArticleFiles(BaseModel):
     collection: str
-    files: list[str]
+    files: list[str] = Field(description="The files in the collection's own folder (uploads).")
+    other_sources: list[str] = Field(
+        default_factory=list,
+        description="The other sources its index is built from, by directory or file name "
+        "(added with `cultureqa ingest DIR --collection NAME`): read again by every re-index, "
+        "managed from the command line.",
+    )
 
 
 class JobOut(BaseModel):
