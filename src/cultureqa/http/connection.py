@@ -86,6 +86,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.in_head and self.head_bytes > self.limits.max_header_bytes:
             self.refuse_head()
 
+    def on_message_begin(self) -> None:
+        # A request head starts, maybe pipelined while the one before is still being answered:
+        # it is counted and timed from here too.
+        super().on_message_begin()
+        self.in_head = True
+        self.head_bytes = 0
+        if self.head_deadline is None:
+            self.head_deadline = self.loop.call_later(
+                self.limits.header_timeout, self.head_too_slow
+            )
+
     def on_headers_complete(self) -> None:
         self.in_head = False
         self.cancel_head_deadline()
