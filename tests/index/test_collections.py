@@ -69,3 +69,13 @@ def test_a_source_that_is_gone_stops_the_re_index(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="which is gone"):
         ingest_collection(settings, FakeEmbedder(), "geo")
     assert current_version(settings.index_dir / "geo") == version
+
+
+def test_a_default_collection_read_with_a_format_is_fresh_for_serve(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    write_articles(settings.corpus_dir, "seed", count=2)
+    index_dir = settings.index_dir / "default"
+    ingest([settings.corpus_dir], index_dir, FakeEmbedder(), fmt="markdown")
+    version = current_version(index_dir)
+    ensure_index(settings, FakeEmbedder())  # what `serve` does first
+    assert current_version(index_dir) == version  # not rebuilt: same articles, same format

@@ -191,7 +191,8 @@ def ensure_index(settings: Settings, embedder: Embedder, *, progress: bool = Fal
             settings.index_dir,
         )
         return
-    reason = staleness(index_dir, [settings.corpus_dir], embedder)
+    fmt = recorded_format(settings, settings.default_collection)
+    reason = staleness(index_dir, [settings.corpus_dir], embedder, fmt)
     if reason is None:
         return
     log.warning("Rebuilding the index in %s: %s", index_dir, reason)
