@@ -13,7 +13,8 @@ about the festival. `resolve_followup` looks at the question and the conversatio
   festival, the dish), which the answerer blends into the question's vector;
 - a question that names a place is not a follow-up, unless it is only that place ("And in
   Osaka?", "what about Vietnam?"): then it asks the newest earlier question again, about the
-  new place (`context` is that question with its own places taken out).
+  new place: the query is that question with its own places taken out (also the `context`),
+  followed by the new one ("What food is famous for? (And in Osaka?)").
 
 What it does not do: it does not parse grammar (a question that names no place leans on the
 conversation, even "What is kimchi?"), it knows only the places, countries and titles of the
@@ -63,8 +64,9 @@ def resolve_followup(question: str, history: Sequence[Turn], names: ArticleNames
     mentioned = names.mentions(tokens)
     if mentioned:
         if _only_a_place(tokens, mentioned):
-            earlier = history[-1].question
-            return FollowUp(question, context=_without_places(earlier, names))
+            # A standalone question: the earlier one's topic, asked about the new place.
+            topic = _without_places(history[-1].question, names)
+            return FollowUp(f"{topic} ({question})", context=topic)
         return FollowUp(query=question)
     context: list[str] = []
     for turn in list(reversed(history))[:MAX_CONTEXT_TURNS]:
