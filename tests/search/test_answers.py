@@ -119,6 +119,7 @@ def test_only_a_new_place_asks_the_earlier_question_about_it(answerer: Answerer)
     plan = answerer.plan("And in Bergen?", [Turn("What food is Oaxaca known for?", "oaxaca")])
     assert plan.carried_articles == frozenset()  # not a follow-up about Oaxaca
     assert "Oaxaca" not in plan.context and "food" in plan.context
+    assert "food" in plan.query and "Bergen" in plan.query  # a standalone question
     result = answerer.ask("And in Bergen?", 3, [Turn("What food is Oaxaca known for?", "oaxaca")])
     assert result.passages[0].citation.article_id == "bergen"
 
