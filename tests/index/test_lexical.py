@@ -58,3 +58,19 @@ def test_repeated_query_words_count_again(repeat: int) -> None:
     index = LexicalIndex.build(TEXTS)
     once = index.scores(["cold"])
     assert np.allclose(index.scores(["cold"] * repeat), once * repeat)
+
+
+def test_holds_finds_a_word_in_a_range_of_passages_as_a_scan_would() -> None:
+    texts = [
+        "Kimchi is fermented cabbage.",
+        "Naengmyeon is a cold noodle dish.",
+        "Markets sell kimchi and noodles.",
+        "Bargaining is expected in the bazaar.",
+        "The bazaar sells spices.",
+    ]
+    index = LexicalIndex.build(texts)
+    for token in ("kimchi", "noodl", "bazaar", "spice", "absent"):
+        for start in range(len(texts)):
+            for stop in range(start, len(texts) + 1):
+                scan = any(token in tokenize(texts[row]) for row in range(start, stop))
+                assert index.holds(token, range(start, stop)) is scan, (token, start, stop)

@@ -127,6 +127,16 @@ class LexicalIndex:
             out[self.indices[start:end]] += self.data[start:end]
         return out
 
+    def holds(self, token: str, rows: range) -> bool:
+        """Whether a passage among `rows` holds `token`. A term's passages are stored in
+        ascending order (a compressed sparse column), so a binary search finds them."""
+        term = self.vocab.get(token)
+        if term is None:
+            return False
+        holders = self.indices[self.indptr[term] : self.indptr[term + 1]]
+        at = int(np.searchsorted(holders, rows.start))
+        return at < len(holders) and int(holders[at]) < rows.stop
+
     def term_idf(self, token: str) -> float:
         """IDF of a token; an unknown one weighs as a term seen in one passage."""
         term = self.vocab.get(token)
