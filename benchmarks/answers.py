@@ -1,12 +1,11 @@
-"""What a student sees, on every set at once, and the grid that chose the answer weights.
+"""What a student sees, on every set at once (the answer model is fit by
+benchmarks/answer_model.py).
 
-    python -m benchmarks.answers tune --index-dir DIR --questions DEV.jsonl
-        grid over AnswerWeights on a dev split; rows sorted by answer_right - 2 x answer_wrong
-        (a wrong answer costs twice what a missing one does)
     python -m benchmarks.answers report --student DIR --factbook DIR --seed DIR [--squad DIR]
         R@1 of the three rankings and answer_right / answer_wrong / honest_no_answer on each
         set, dev and validation, plus BLEnD (UK, US, Mexico, Spain, Greece) asked of the
-        Factbook and of the seed article: answered rate and the precision of the answers shown
+        Factbook (its dev and validation halves) and of the seed article: answered rate and the
+        precision of the answers shown
 
 Each DIR is an index directory made by `cultureqa ingest` (the commands are in
 docs/retrieval.md). Tune on dev splits only; the validation splits are for the report.
@@ -15,9 +14,7 @@ docs/retrieval.md). Tune on dev splits only; the validation splits are for the r
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +29,6 @@ from cultureqa.evaluation.questions import (
 )
 from cultureqa.index.collections import open_index
 from cultureqa.search import RETRIEVERS
-from cultureqa.search.answer import AnswerWeights
 from cultureqa.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -53,34 +49,6 @@ SETS = [
 
 def _embedder() -> Embedder:
     return load_embedder(Settings())
-
-
-def cmd_tune(args: argparse.Namespace) -> None:
-    embedder = _embedder()
-    index = open_index(Settings(index_dir=args.index_dir), embedder)
-    questions = load_any_questions(args.questions)
-    rows = []
-    grid = itertools.product(args.rank, args.passages, args.confidence_lexical, args.min_confidence)
-    for rank, passages, lexical, minimum in grid:
-        weights = replace(
-            AnswerWeights(),
-            rank=rank,
-            passages=passages,
-            confidence_lexical=lexical,
-            min_confidence=minimum,
-        )
-        scores = run_eval(questions, embedder, index, ["default"], weights=weights)["default"]
-        a = scores.answers
-        rows.append((a.answer_right - 2 * a.answer_wrong, rank, passages, lexical, minimum, a))
-    rows.sort(key=lambda row: -row[0])
-    print(f"{args.questions.name}: {len(questions)} questions")
-    print(f"{'objective':>9} {'rank':>5} {'pass':>4} {'c.lex':>5} {'min':>5} right  wrong honest")
-    for objective, rank, passages, lexical, minimum, a in rows[: args.show]:
-        honest = "-" if a.honest_no_answer is None else f"{a.honest_no_answer:.3f}"
-        print(
-            f"{objective:>9.3f} {rank:>5.2f} {passages:>4} {lexical:>5.2f} {minimum:>5.2f} "
-            f"{a.answer_right:.3f} {a.answer_wrong:.3f} {honest:>6}"
-        )
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -104,17 +72,20 @@ def cmd_report(args: argparse.Namespace) -> None:
         )
         report["sets"][name] = {r: s.as_dict() for r, s in results.items()}
     blend = load_blend(SHARED / "data" / "blend")
-    for which in ("factbook", "seed"):
+    # The even half is the answer model's dev set (benchmarks/answer_model.py), the odd half
+    # its validation; the seed article never saw either.
+    halves = {"all": blend, "dev": blend[0::2], "validation": blend[1::2]}
+    for which, half in (("factbook", "dev"), ("factbook", "validation"), ("seed", "all")):
         if which not in indexes:
             continue
-        outcome = no_answer_rate(blend, embedder, indexes[which], progress=True)
+        outcome = no_answer_rate(halves[half], embedder, indexes[which], progress=True)
         precision = "-" if outcome.precision is None else f"{outcome.precision:.3f}"
         print(
-            f"BLEnD asked of {which}: {outcome.questions} questions, answered "
+            f"BLEnD ({half}) asked of {which}: {outcome.questions} questions, answered "
             f"{outcome.answered} ({outcome.answered / outcome.questions:.3f}), no answer "
             f"{outcome.rate:.3f}, answers holding an annotated answer: {precision}"
         )
-        report[f"blend-{which}"] = {
+        report[f"blend-{half}-{which}"] = {
             "questions": outcome.questions,
             "answered": outcome.answered,
             "no_answer_rate": round(outcome.rate, 4),
@@ -130,25 +101,12 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    tune = commands.add_parser("tune", help="grid over the answer weights on a dev split")
-    tune.add_argument("--index-dir", type=Path, required=True)
-    tune.add_argument("--questions", type=Path, required=True)
-    tune.add_argument("--rank", type=float, nargs="+", default=[0.5, 1.0, 2.0])
-    tune.add_argument("--passages", type=int, nargs="+", default=[2, 3, 5])
-    tune.add_argument("--confidence-lexical", type=float, nargs="+", default=[0.0, 0.25, 0.5])
-    tune.add_argument(
-        "--min-confidence",
-        type=float,
-        nargs="+",
-        default=[0.0, 0.2, 0.24, 0.26, 0.28, 0.3, 0.33, 0.36],
-    )
-    tune.add_argument("--show", type=int, default=15)
     report = commands.add_parser("report", help="every set, dev and validation, and BLEnD")
     for name in ("student", "factbook", "seed", "squad"):
         report.add_argument(f"--{name}", type=Path, default=None, help=f"the {name} index dir")
     report.add_argument("--json-out", type=Path, default=None)
     args = parser.parse_args(argv)
-    {"tune": cmd_tune, "report": cmd_report}[args.command](args)
+    {"report": cmd_report}[args.command](args)
 
 
 if __name__ == "__main__":

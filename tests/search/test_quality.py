@@ -84,7 +84,10 @@ def test_seed_dev_first_and_answered(seed: LoadedIndex, real_embedder: Embedder)
     questions = load_questions(require_shared(SEED_DEV))
     results = run_eval(questions, real_embedder, seed)
     assert results["default"].recall_at_1 == 1.0
-    assert results["default"].answer_contains == 1.0
+    # Every answer shown is right; the answer model may hold one back (docs/retrieval.md).
+    answers = results["default"].answers
+    assert answers.answer_wrong == 0.0
+    assert answers.answer_right >= 6 / 7
     assert_default_beats_baselines(results)
 
 
@@ -121,7 +124,10 @@ def test_squad_paragraphs(squad_slice: tuple[Path, Path], real_embedder: Embedde
     assert len(questions) > 80
     results = run_eval(questions, real_embedder, _load(index_dir, real_embedder))
     assert results["default"].recall_at_1 >= 0.8
-    assert (results["default"].answer_contains or 0) >= 0.6
+    # Right or withheld: few wrong answers shown (the answer model, docs/retrieval.md).
+    answers = results["default"].answers
+    assert answers.answer_wrong <= 0.05
+    assert answers.answer_right >= 0.4
     assert_default_beats_baselines(results)
 
 

@@ -317,18 +317,14 @@ def _answerer(
 def plan_queries(
     questions: Sequence[Question], answerer: Answerer, embedder: Embedder, *, progress: bool
 ) -> list[tuple[FollowUp, Vectors]]:
-    """Each question's plan and search vector, as /ask makes them, embedded in batches."""
+    """Each question's plan and embeddings (its query's and, for a follow-up with context, its
+    context's), as /ask makes them, embedded in batches."""
     plans = [answerer.plan(q.question, q.history) for q in questions]
     texts = [plan.query for plan in plans] + [plan.context for plan in plans if plan.context]
     embedded = embedder.embed(texts, progress=progress)
     vectors, contexts = embedded[: len(plans)], iter(embedded[len(plans) :])
     return [
-        (
-            plan,
-            answerer.query_vector(
-                np.stack([vectors[i], next(contexts)]) if plan.context else vectors[i : i + 1]
-            ),
-        )
+        (plan, np.stack([vectors[i], next(contexts)]) if plan.context else vectors[i : i + 1])
         for i, plan in enumerate(plans)
     ]
 

@@ -72,17 +72,17 @@ def words_of(text: str) -> frozenset[str]:
 
 @lru_cache(maxsize=TOKEN_CACHE_PASSAGES)
 def _sentences_with_words(text: str) -> tuple[tuple[int, int, frozenset[str]], ...]:
-    return tuple((a, b, frozenset(tokenize(text[a:b]))) for a, b in sentence_spans(text))
+    return tuple((a, b, frozenset(tokenize(text[a:b]))) for a, b in _spans(text))
 
 
-def joins_next(text: str) -> list[bool]:
-    """For each sentence of `text`, whether an answer that starts there also shows the next
-    one: when the two share a paragraph (a single line break after a full stop is a
-    hard-wrapped paragraph; without one it starts another list line), or when it is short (a
-    list line's label) and the next line follows. An answer often follows the sentence that
-    repeats the question's words ("Markets ... offer glimpses of informal commerce. Locals
-    barter for goods")."""
-    spans = sentence_spans(text)
+@lru_cache(maxsize=TOKEN_CACHE_PASSAGES)
+def _spans(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(sentence_spans(text))
+
+
+@lru_cache(maxsize=TOKEN_CACHE_PASSAGES)
+def _joins(text: str) -> tuple[bool, ...]:
+    spans = _spans(text)
     joined = []
     for (start, end), following in zip(spans, [*spans[1:], None], strict=True):
         if following is None:
@@ -92,15 +92,34 @@ def joins_next(text: str) -> list[bool]:
         gap = text[end : following[0]]
         wrapped = gap.count("\n") == 1 and text[end - 1] in '.!?…"”)'
         joined.append(short or "\n" not in gap or wrapped)
-    return joined
+    return tuple(joined)
+
+
+def joins_next(text: str) -> list[bool]:
+    """For each sentence of `text`, whether an answer that starts there also shows the next
+    one: when the two share a paragraph (a single line break after a full stop is a
+    hard-wrapped paragraph; without one it starts another list line), or when it is short (a
+    list line's label) and the next line follows. An answer often follows the sentence that
+    repeats the question's words ("Markets ... offer glimpses of informal commerce. Locals
+    barter for goods")."""
+    return list(_joins(text))
+
+
+def windows_of(text: str) -> list[tuple[int, int]]:
+    """The answer each sentence of `text` starts: (start, end) of the sentence and, where
+    joins_next says so, the one after it."""
+    spans = _spans(text)
+    return [
+        (start, spans[i + 1][1] if joined else end)
+        for i, ((start, end), joined) in enumerate(zip(spans, _joins(text), strict=True))
+    ]
 
 
 def answer_span(text: str, best: Span) -> tuple[int, int]:
     """The sentence `best` and, where joins_next says so, the one after it."""
-    spans = sentence_spans(text)
-    for index, ((start, _), joined) in enumerate(zip(spans, joins_next(text), strict=True)):
-        if start == best.start and joined:
-            return start, spans[index + 1][1]
+    for start, end in windows_of(text):
+        if start == best.start:
+            return start, end
     return best.start, best.end
 
 
@@ -112,6 +131,29 @@ def sentence_words(question_tokens: Sequence[str], context: str = "") -> list[st
         known = words_of(context)
         words = [t for t in words if t not in known]
     return words
+
+
+def share_of_words(
+    question_tokens: Sequence[str],
+    present: frozenset[str],
+    idf: Callable[[str], float],
+    context: str = "",
+) -> float:
+    """The share of the question's words (sentence_words: not the question-form words, not
+    `context`'s) among the words `present`: half weighted by IDF, half not, as
+    sentence_scores."""
+    weights = {t: idf(t) for t in sentence_words(question_tokens, context)}
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    matched = present.intersection(weights)
+    return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
+
+
+def passage_words(text: str, heading_path: str) -> frozenset[str]:
+    """The words of a passage and its headings, from the sentences' cached words."""
+    words = [w for _, _, w in _sentences_with_words(text)]
+    return words_of(heading_path).union(*words)
 
 
 def sentence_scores(
