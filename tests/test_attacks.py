@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
@@ -480,3 +481,30 @@ def test_an_upload_whose_id_a_command_line_source_uses_is_a_409(
     assert response.status_code == 409
     assert "already used by my-articles/city0.md" in response.json()["error"]["message"]
     assert upload(client, "lima.md", b"# Lima\n\nCeviche.\n").status_code == 201
+
+
+@pytest.mark.slow
+def test_endless_heads_on_several_connections_hold_no_memory(server: ServerProcess) -> None:
+    # The issue: 4 x 50 MB of unfinished headers added 209 MB to the server's memory.
+    process = psutil.Process(server.process.pid)
+    before = process.memory_info().rss
+    sockets = [connect(server) for _ in range(4)]
+    chunk = b"a" * 65536
+    sent = [0] * len(sockets)
+    for sock in sockets:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+    for _ in range(800):  # up to 50 MB a connection, until the server hangs up
+        for i, sock in enumerate(sockets):
+            if sent[i] >= 0:
+                try:
+                    sock.sendall(chunk)
+                    sent[i] += len(chunk)
+                except OSError:
+                    sent[i] = -1
+        if all(s < 0 for s in sent):
+            break
+    grown = process.memory_info().rss - before
+    for sock in sockets:
+        sock.close()
+    assert all(s < 0 for s in sent)  # every connection was cut off
+    assert grown < 20 * 1024 * 1024, f"the server grew by {grown / 1e6:.0f} MB"
