@@ -4,7 +4,9 @@ short answer (the best sentence) with a confidence, or an honest "no answer" wit
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
@@ -12,7 +14,7 @@ from urllib.parse import quote
 import numpy as np
 from numpy.typing import NDArray
 
-from cultureqa.corpus.passages import Passage
+from cultureqa.corpus.passages import Passage, sentence_spans
 from cultureqa.embedding.base import Embedder, Vectors
 from cultureqa.errors import InvalidRequestError
 from cultureqa.index.lexical import tokenize
@@ -116,6 +118,24 @@ BROAD_WORDS = frozenset(
 # A broad question about a covered place is answered when its best window is at least this
 # near (the article is about that place, then).
 BROAD_MIN_SIMILARITY = 0.45
+
+
+@dataclass(frozen=True)
+class PassageFacts:
+    """What the window features need of one passage, whatever the question."""
+
+    sentences: Vectors  # its sentence vectors
+    windows: NDArray[np.float32]  # each window's unit vector
+    follows: NDArray[np.bool_]  # whether each window but the last shows the next sentence
+    numbers: NDArray[np.float64]  # 1 where the window shows a number, a date or a time
+    short: NDArray[np.float64]  # 1 where the sentence is under SHORT_SENTENCE_WORDS
+    article_size: float  # log10 of its article's passages
+    direction: NDArray[np.float32] | None  # its article's direction
+    along: NDArray[np.float64] | None  # each window's cosine with that direction
+
+
+# How many passages' PassageFacts are kept (about 6 KB each: their window vectors).
+FACTS_KEPT = 2048
 
 
 @dataclass(frozen=True)
@@ -272,6 +292,8 @@ class Answerer:
         self._article_rows = article_rows(index)
         self._centroids = article_centroids(index, self._article_rows)
         self._short_share = short_sentence_share(index, self._article_rows)
+        self._facts: OrderedDict[int, PassageFacts] = OrderedDict()
+        self._facts_lock = threading.Lock()
 
     @property
     def index(self) -> LoadedIndex:
@@ -301,7 +323,10 @@ class Answerer:
             return embedded
         weight = self._weights.context if context is None else context
         blended = embedded[0] + weight * embedded[1]
-        unit: Vectors = (blended / np.linalg.norm(blended)).astype(np.float32)
+        norm = float(np.linalg.norm(blended))
+        if norm < 1e-12:  # a question and context that cancel out: the question alone
+            return embedded[:1]
+        unit: Vectors = (blended / norm).astype(np.float32)
         return unit.reshape(1, -1)
 
     def checked(self, question: str, top_k: int) -> str:
@@ -447,19 +472,15 @@ class Answerer:
         spans = sentence_scores(
             tokens, passage.text, self._index.lexical.term_idf, context=_context(passage)
         )
-        rows = self._index.sentences.rows(hit.row)
-        if not spans or len(rows) != len(spans):
+        known = self._passage_facts(hit.row)
+        if not spans or known is None or len(known.sentences) != len(spans):
             return None
-        sentences = self._index.sentences.vectors[rows.start : rows.stop]
-        joined = joins_next(passage.text)
-        windows = window_vectors(sentences, joined)
         features = np.zeros((len(spans), len(WINDOW_FEATURES)), dtype=np.float64)
-        features[:, SIMILARITY] = windows @ q
-        features[:, SENTENCE_SIMILARITY] = sentences @ q
+        features[:, SIMILARITY] = similarity = known.windows @ q
+        features[:, SENTENCE_SIMILARITY] = known.sentences @ q
         lexical = np.array([span.score for span in spans])
         features[:, LEXICAL] = lexical
-        follows = np.asarray(joined[:-1], dtype=bool)
-        features[:-1, NEXT_LEXICAL] = np.where(follows, lexical[1:], 0.0)
+        features[:-1, NEXT_LEXICAL] = np.where(known.follows, lexical[1:], 0.0)
         features[:, RANK_SCORE] = hit.score - hits[0].score
         features[:, PASSAGE_COSINE] = hit.similarity
         features[:, FIRST_PASSAGE] = float(i == 0)
@@ -472,23 +493,57 @@ class Answerer:
             tokens, present, self._index.lexical.term_idf, place
         )
         if asked.wants_number:
-            shown = [shows_number(passage.text[a:b]) for a, b in windows_of(passage.text)]
-            features[:, NUMBER_GIVEN] = shown
-            features[:, NUMBER_MISSING] = np.logical_not(shown)
+            features[:, NUMBER_GIVEN] = known.numbers
+            features[:, NUMBER_MISSING] = 1.0 - known.numbers
         article = asked.articles.get(passage.article_id)
         if article is None:  # the same for every passage of the article: once per ask
             article = self._article_words(tokens, passage.article_id, place)
             asked.articles[passage.article_id] = article
         features[:, [ARTICLE_LEXICAL, MISSING_RARITY]] = article
-        features[:, SHORT] = [
-            len(passage.text[span.start : span.end].split()) < SHORT_SENTENCE_WORDS
-            for span in spans
-        ]
-        features[:, ARTICLE_SIZE] = math.log10(len(self._article_rows[passage.article_id]))
-        features[:, SPECIFIC] = specific_similarity(
-            windows, q, self._centroids.get(passage.article_id)
-        )
+        features[:, SHORT] = known.short
+        features[:, ARTICLE_SIZE] = known.article_size
+        features[:, SPECIFIC] = specific_similarity(similarity, known.along, q, known.direction)
         return Windows(i, spans, features)
+
+    def _passage_facts(self, row: int) -> PassageFacts | None:
+        """What the window features need of a passage that does not depend on the question,
+        worked out once and kept for the passages asked about most."""
+        with self._facts_lock:  # asks run on several threads
+            known = self._facts.get(row)
+            if known is not None:
+                self._facts.move_to_end(row)
+                return known
+        rows = self._index.sentences.rows(row)
+        if not len(rows):
+            return None
+        passage = self._index.passages[row]
+        sentences = self._index.sentences.vectors[rows.start : rows.stop]
+        joined = joins_next(passage.text)
+        windows = window_vectors(sentences, joined)
+        direction = self._centroids.get(passage.article_id)
+        known = PassageFacts(
+            sentences=sentences,
+            windows=windows,
+            follows=np.asarray(joined[:-1], dtype=bool),
+            numbers=np.array(
+                [shows_number(passage.text[a:b]) for a, b in windows_of(passage.text)], dtype=float
+            ),
+            short=np.array(
+                [
+                    len(passage.text[a:b].split()) < SHORT_SENTENCE_WORDS
+                    for a, b in sentence_spans(passage.text)
+                ],
+                dtype=float,
+            ),
+            article_size=math.log10(len(self._article_rows[passage.article_id])),
+            direction=direction,
+            along=None if direction is None else (windows @ direction).astype(np.float64),
+        )
+        with self._facts_lock:
+            self._facts[row] = known
+            if len(self._facts) > FACTS_KEPT:
+                self._facts.popitem(last=False)
+        return known
 
     def _article_words(self, tokens: list[str], article_id: str, place: str) -> tuple[float, float]:
         """The article's share of the question's words (as highlight.share_of_words weighs
@@ -604,15 +659,20 @@ def decide(
 
 
 def specific_similarity(
-    windows: NDArray[np.float32], q: NDArray[np.float32], direction: NDArray[np.float32] | None
+    similarity: NDArray[np.float32],
+    along: NDArray[np.float64] | None,
+    q: NDArray[np.float32],
+    direction: NDArray[np.float32] | None,
 ) -> NDArray[np.float64]:
     """Cosine similarity of each window and the question with `direction` (the article's)
-    taken out of both: what is left when being about the same place no longer counts."""
-    if direction is None:
-        return (windows @ q).astype(np.float64)
-    wd, qd = (windows @ direction).astype(np.float64), float(q @ direction)
-    shared = (windows @ q).astype(np.float64) - wd * qd
-    norms = np.sqrt(np.maximum(1.0 - wd**2, 1e-6)) * math.sqrt(max(1.0 - qd**2, 1e-6))
+    taken out of both: what is left when being about the same place no longer counts.
+    `similarity` is the windows' cosine with the question, `along` their cosine with the
+    direction."""
+    if direction is None or along is None:
+        return similarity.astype(np.float64)
+    qd = float(q @ direction)
+    shared = similarity.astype(np.float64) - along * qd
+    norms = np.sqrt(np.maximum(1.0 - along**2, 1e-6)) * math.sqrt(max(1.0 - qd**2, 1e-6))
     result: NDArray[np.float64] = shared / norms
     return result
 
