@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cultureqa.embedding.base import Embedder
 from cultureqa.index.collections import open_index
 from cultureqa.index.ingest import ingest
-from cultureqa.search.answer import Answerer
+from cultureqa.search.answer import Answerer, AnswerWeights
 from cultureqa.search.followup import Turn
 from cultureqa.search.library import make_answerer
 from cultureqa.settings import Settings
@@ -175,3 +176,13 @@ def test_an_unchanged_re_ingest_reuses_sentence_vectors(
     assert (again.embedded, again.sentences) == (0, first.sentences)
     old = open_index(Settings(index_dir=tmp_path, default_collection="i"), real_embedder)
     assert old.sentences.vectors.shape == (first.sentences, real_embedder.dimension)
+
+
+def test_a_question_and_context_that_cancel_out_search_with_the_question() -> None:
+    # Found by the API fuzzer with the bag-of-words embedder: opposite vectors summed to zero
+    # and the division by their norm gave NaN.
+    answerer = Answerer.__new__(Answerer)  # query_vector needs only the weights
+    answerer._weights = AnswerWeights(context=1.0)
+    question = np.array([[0.6, 0.8]], dtype=np.float32)
+    vector = answerer.query_vector(np.vstack([question, -question]))
+    assert np.array_equal(vector, question)
