@@ -18,7 +18,7 @@ from cultureqa.embedding.torch_backend import SentenceTransformerEmbedder
 from cultureqa.http.app import create_app
 from cultureqa.index.ingest import ingest
 from cultureqa.settings import Settings
-from tests.helpers import CORPUS, WIDGET_CORPUS, FakeEmbedder, settings_for
+from tests.helpers import CORPUS, WIDGET_CORPUS, FakeEmbedder, keep_data_in, settings_for
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -98,6 +98,7 @@ def app_client(tmp_path: Path) -> Iterator[AppClient]:
                 settings = settings_for(tmp_path, **overrides)
             elif overrides:
                 settings = settings.model_copy(update=overrides)
+            settings = keep_data_in(settings, tmp_path)
             app = create_app(
                 settings,
                 embedder=embedder or FakeEmbedder(),
@@ -112,8 +113,10 @@ def app_client(tmp_path: Path) -> Iterator[AppClient]:
 def module_app_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
     """app_client for module-scoped fixtures: one app over the real model for a module's tests."""
     with ExitStack() as stack:
+        data = tmp_path_factory.mktemp("app-data")
 
         def start(settings: Settings, *, embedder: Embedder | None = None) -> TestClient:
+            settings = keep_data_in(settings, data)
             app = create_app(settings, embedder=embedder or FakeEmbedder())
             return stack.enter_context(TestClient(app))
 

@@ -36,6 +36,8 @@ ASK_RESPONSE_KEYS = {
     "confidence",
     "no_answer_reason",
     "no_answer_code",
+    "conversation_id",
+    "ask_id",
 }
 
 
@@ -100,13 +102,25 @@ def write_articles(corpus: Path, salt: str, count: int = 3) -> None:
 
 
 def settings_for(tmp_path: Path, **extra: object) -> Settings:
-    """Settings with every directory under `tmp_path` and a quick reload."""
-    return Settings(
-        corpus_dir=tmp_path / "corpus",
-        index_dir=tmp_path / "indexes",
-        reload_interval=0.02,
-        **extra,  # type: ignore[arg-type]
-    )
+    """Settings with every directory under `tmp_path` and a quick reload. The feedback file is
+    there too, and so the question log's default database (cultureqa.db beside it)."""
+    fields: dict[str, object] = {
+        "corpus_dir": tmp_path / "corpus",
+        "index_dir": tmp_path / "indexes",
+        "reload_interval": 0.02,
+        "feedback_path": tmp_path / "feedback.jsonl",
+        **extra,
+    }
+    return Settings(**fields)  # type: ignore[arg-type]
+
+
+def keep_data_in(settings: Settings, directory: Path) -> Settings:
+    """The settings with the files a server writes (the feedback file, the question log's
+    default database beside it) moved into `directory` when they are at their defaults, so
+    that no test writes cultureqa.db into the working directory."""
+    if settings.database_url is not None or settings.feedback_path.is_absolute():
+        return settings
+    return settings.model_copy(update={"feedback_path": directory / "feedback.jsonl"})
 
 
 def publish(settings: Settings, embedder: Embedder, salt: str) -> str:

@@ -61,8 +61,12 @@ def start_serve(
     port: int | None = None,
 ) -> ServerProcess:
     """`cultureqa serve --port PORT ARGS...` (this Python's `cultureqa` script), offline, with
-    `env` on top of this process's environment; output to `log_path`."""
+    `env` on top of this process's environment; output to `log_path`. Unless `env` or the
+    environment names them, the feedback file and the question log's database are put beside
+    the log, never in the working directory."""
     port = port or free_port()
+    data = {"CULTUREQA_FEEDBACK_PATH": str(log_path.parent / "feedback.jsonl")}
+    env = {**data, **os.environ, **OFFLINE, **(env or {})}
     script = Path(sys.executable).parent / "cultureqa"
     command = [str(script), "serve", "--port", str(port), *args]
     with log_path.open("wb") as out:
@@ -71,7 +75,7 @@ def start_serve(
             cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **OFFLINE, **(env or {})},
+            env=env,
         )
     return ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
 

@@ -274,7 +274,7 @@ class Slow(FakeEmbedder):
 root = Path(sys.argv[1])
 settings = Settings(
     corpus_dir=root / "corpus", index_dir=root / "indexes", collections_dir=root / "collections",
-    admin_keys=["k" * 32], reload_interval=0.05,
+    admin_keys=["k" * 32], reload_interval=0.05, feedback_path=root / "feedback.jsonl",
 )
 with TestClient(create_app(settings, embedder=Slow())) as client:
     auth = {"Authorization": "Bearer " + "k" * 32}
@@ -324,6 +324,7 @@ def test_an_admin_re_index_killed_at_random_moments_leaves_a_whole_version(
         index_dir=tmp_path / "indexes",
         collections_dir=tmp_path / "collections",
         admin_keys=[KEY],
+        feedback_path=tmp_path / "feedback.jsonl",
     )
     with TestClient(create_app(settings, embedder=fake)) as client:
         job = wait_for_job(

@@ -1,10 +1,13 @@
-"""POST /feedback: rate limited with /ask, keyed in key mode, the Origin stored only when sane."""
+"""POST /feedback: rate limited with /ask, keyed in key mode, the Origin stored (in the question
+log) only when sane."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from sqlalchemy import select
+
+from cultureqa.store import schema
 from tests.conftest import AppClient
 from tests.helpers import FakeEmbedder, publish, settings_for
 
@@ -42,5 +45,10 @@ def test_only_a_sane_origin_is_stored(tmp_path: Path, app_client: AppClient) -> 
     for origin in ("https://moodle.example.edu", "https://x" + "y" * 60_000, "javascript:1"):
         response = client.post("/feedback", json=VERDICT, headers={"Origin": origin})
         assert response.status_code == 201
-    stored = [json.loads(line)["origin"] for line in path.read_text().splitlines()]
+    question_log = client.app.state.cultureqa.question_log  # type: ignore[attr-defined]
+    assert question_log.wait_until_ready(20) and question_log.flush(20)
+    with question_log.engine.connect() as connection:
+        query = select(schema.feedback.c.origin).order_by(schema.feedback.c.id)
+        stored = list(connection.execute(query).scalars())
     assert stored == ["https://moodle.example.edu", None, None]
+    assert not path.exists()  # the database has it; the old file is only read, once

@@ -3,15 +3,16 @@ the educators' page, /embed and its CSP, the widget's files, article pages, feed
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from cultureqa.embedding.base import Embedder
 from cultureqa.http.middleware.cors import origin_pattern
 from cultureqa.settings import Settings
+from cultureqa.store import schema
 from tests.conftest import AppClient
 
 pytestmark = pytest.mark.slow
@@ -128,7 +129,7 @@ def test_static_files_are_served_and_nothing_else(client: TestClient) -> None:
     assert client.get("/static/..%2F__init__.py").status_code == 404
 
 
-def test_feedback_is_appended_to_the_store(client: TestClient, feedback_path: Path) -> None:
+def test_feedback_is_stored_in_the_question_log(client: TestClient, feedback_path: Path) -> None:
     for rating in ("up", "down"):
         response = client.post(
             "/feedback",
@@ -137,11 +138,16 @@ def test_feedback_is_appended_to_the_store(client: TestClient, feedback_path: Pa
         )
         assert response.status_code == 201
         assert response.json() == {"status": "recorded"}
-    lines = [json.loads(line) for line in feedback_path.read_text().splitlines()]
-    assert [line["rating"] for line in lines[-2:]] == ["up", "down"]
-    assert lines[-1]["question"] == "Noodles?"
-    assert lines[-1]["origin"] == SITE
-    assert lines[-1]["at"].endswith("Z")
+    question_log = client.app.state.cultureqa.question_log  # type: ignore[attr-defined]
+    assert question_log.wait_until_ready(20) and question_log.flush(20)
+    with question_log.engine.connect() as connection:
+        query = select(schema.feedback).order_by(schema.feedback.c.id)
+        rows = [dict(row) for row in connection.execute(query).mappings()]
+    assert [row["rating"] for row in rows[-2:]] == ["up", "down"]
+    assert rows[-1]["question"] == "Noodles?"
+    assert rows[-1]["origin"] == SITE
+    assert rows[-1]["created_at"].tzinfo is not None
+    assert not feedback_path.exists()  # the old file is only read, once
 
 
 @pytest.mark.parametrize(

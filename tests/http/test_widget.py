@@ -8,9 +8,12 @@ to test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -209,6 +212,24 @@ def shadow_focus(page: Page) -> str:
     )
 
 
+FOLLOW_UP = "And what do people eat there?"
+
+
+def logged(database: Path, query: str, *params: object) -> list[dict[str, Any]]:
+    """Rows of the server's question log (SQLite), waiting up to 10 s for the writer."""
+    deadline = time.monotonic() + 10
+    while True:
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            connection.row_factory = sqlite3.Row
+            try:
+                found = [dict(row) for row in connection.execute(query, params)]
+            except sqlite3.OperationalError:  # not migrated yet
+                found = []
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
 def ask(page: Page, question: str) -> None:
     page.get_by_role("textbox", name="Your question").fill(question)
     page.get_by_role("button", name="Send").click()
@@ -269,23 +290,30 @@ def test_script_embed_answers_with_a_citation_to_the_section(
     )
     article.close()
 
-    # Thumbs up lands in the owner's feedback file.
+    # Thumbs up lands in the question log, linked to the ask it rates.
     answer.get_by_role("button", name="Helpful", exact=True).click()
     expect(answer.get_by_text("Thanks for your feedback.")).to_be_visible()
     expect(answer.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
-    record = json.loads(feedback_file.read_text().splitlines()[-1])
+    database = feedback_file.parent / "cultureqa.db"
+    record = logged(database, "SELECT * FROM feedback WHERE question = ?", NOODLES)[-1]
     assert record["rating"] == "up"
-    assert record["question"] == NOODLES
     assert record["passage_id"] == "hamhung-culture#the-contrast-of-modernity-and-tradition"
     assert record["origin"] == allowed_site.origin
+    rated = logged(database, "SELECT * FROM asks WHERE id = ?", record["ask_id"])
+    assert rated[0]["question"] == NOODLES
 
-    # The conversation survives a reload for the page session.
+    # The conversation survives a reload for the page session, on the server too.
     page.reload()
     expect(page.get_by_role("dialog", name="Ask about culture")).to_be_visible()
     expect(page.locator(".turn .msg.q")).to_contain_text(NOODLES)
     expect(page.locator("a.cite").first).to_have_attribute("href", server.url + NOODLE_SECTION)
+    ask(page, FOLLOW_UP)
+    expect(page.locator(".turn")).to_have_count(2)
+    expect(last_answer(page).locator("a.cite").first).to_be_visible()
+    follow_up = logged(database, "SELECT * FROM asks WHERE question = ?", FOLLOW_UP)[-1]
+    assert follow_up["conversation_id"] == rated[0]["conversation_id"]
 
 
 def test_the_same_flow_with_the_keyboard_alone(

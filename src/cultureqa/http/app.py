@@ -14,9 +14,10 @@ from starlette.routing import BaseRoute
 from cultureqa import __version__
 from cultureqa.embedding.base import Embedder
 from cultureqa.embedding.factory import load_embedder
-from cultureqa.http import admin, ask, feedback, status, web
+from cultureqa.http import admin, ask, conversations, feedback, status, web
 from cultureqa.http.docs import docs_routes
 from cultureqa.http.errors import EXCEPTION_HANDLERS
+from cultureqa.http.log_metrics import QuestionLogCollector
 from cultureqa.http.middleware.body_limit import BodyLimitMiddleware
 from cultureqa.http.middleware.cors import cors_middleware
 from cultureqa.http.middleware.head import HeadMiddleware
@@ -27,6 +28,7 @@ from cultureqa.index.jobs import JobRunner
 from cultureqa.runtime import apply_threads, serving_plan
 from cultureqa.search.library import Library
 from cultureqa.settings import Settings
+from cultureqa.store import open_question_log
 
 log = logging.getLogger("cultureqa")
 
@@ -89,6 +91,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     flat list lets the middleware and the 405 handler see every route (include_router would
     wrap them)."""
     routers = [ask.router, status.router, admin.router, web.router, feedback.router]
+    routers.append(conversations.router)
     if settings.metrics_enabled:
         routers.append(status.metrics_router)
     found: list[BaseRoute] = [route for router in routers for route in router.routes]
@@ -100,6 +103,10 @@ def start(state: AppState, embedder: Embedder | None, build_missing_index: bool)
     collection and the job runner."""
     settings = state.settings
     apply_threads(state.plan)
+    # Returns at once: its writer migrates the database meanwhile (and retries while it is
+    # down); asks are answered whatever the database does.
+    state.question_log = open_question_log(settings)
+    state.metrics.registry.register(QuestionLogCollector(state.question_log.stats))
     state.embedder = embedder or load_embedder(settings, threads=state.plan.torch_threads)
     if build_missing_index:
         ensure_index(settings, state.embedder, progress=True)
@@ -121,3 +128,5 @@ def stop(state: AppState) -> None:
     if state.jobs is not None:
         state.jobs.shutdown()
     state.gate.shutdown()
+    if state.question_log is not None:
+        state.question_log.close()  # writes what is queued first

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from cultureqa.errors import InvalidRequestError
+from cultureqa.http.asklog import ask_record, client_address, conversation_of, stored_turns
 from cultureqa.http.schemas import (
     ACCESS_ERRORS,
     MAX_ARTICLE_ID_CHARS,
@@ -14,6 +15,7 @@ from cultureqa.http.schemas import (
     error_responses,
 )
 from cultureqa.http.state import LibraryDep, StateDep, check_access
+from cultureqa.store import new_id
 
 ASK_RESPONSES = {
     **ACCESS_ERRORS,
@@ -48,12 +50,22 @@ async def ask(body: AskRequest, request: Request, state: StateDep, library: Libr
     state.guard.check_collection(request, collection)
     answerer = library.answerer(collection)
     top_k = settings.default_top_k if body.top_k is None else body.top_k
+    conversation = conversation_of(body.conversation_id)
+    # The client's history wins; without one, a conversation it continues has its own.
     turns = body.turns()
+    if body.history is None and conversation == body.conversation_id:
+        turns = await stored_turns(state.question_log, conversation, settings.max_history_turns)
     # Model work runs on the ask gate's threads (a bounded number at once, within the time
     # budget), never on the event loop.
     result = await state.gate.run(lambda: answerer.ask(body.question, top_k, turns))
-    response = AskResponse.from_result(result, collection)
+    ask_id = new_id()
+    response = AskResponse.from_result(
+        result, collection, conversation_id=conversation, ask_id=ask_id
+    )
     state.metrics.record_ask(response, collection)
+    if state.question_log is not None:  # queued, never waited for
+        address = client_address(state.guard, request)
+        state.question_log.record_ask(ask_record(response, conversation, address, ask_id))
     # Serialized here, once: returned as a model, FastAPI would dump it, validate the dump
     # against response_model again and encode it (about a millisecond for five passages).
     return Response(response.model_dump_json(), media_type="application/json")

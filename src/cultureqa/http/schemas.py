@@ -79,6 +79,13 @@ class AskRequest(BaseModel):
         "names no place then leans on the place of the newest turn that has one, e.g. 'And "
         "what do people eat there?' after a question on Hamhung.",
     )
+    conversation_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The conversation this question continues: the `conversation_id` of an "
+        "earlier response. Without `history`, follow-ups lean on the questions stored for it. "
+        "Missing, or not one the server made, a new conversation starts.",
+    )
 
     @field_validator("question")
     @classmethod
@@ -185,6 +192,8 @@ class AskResponse(BaseModel):
                     "index_version": "20261129T080000-1a2b3c4d",
                     "model": "all-MiniLM-L6-v2",
                     "took_ms": 14.2,
+                    "conversation_id": "1xJb0m0cQ2mWk9dO3yq1Zw",
+                    "ask_id": "Qm8l0ZcT9iN2rVb4pXe7Aa",
                 }
             ]
         }
@@ -212,12 +221,32 @@ class AskResponse(BaseModel):
         "'no_sentence'; null when there is an answer. The passages are still listed, as "
         "related reading.",
     )
+    conversation_id: str | None = Field(
+        default=None,
+        description="The conversation this ask belongs to: send it back with the next "
+        "question to continue it (and to erase it: DELETE /conversations/{id}).",
+    )
+    ask_id: str | None = Field(
+        default=None,
+        description="This ask's id in the question log: send it with POST /feedback.",
+    )
 
     @classmethod
-    def from_result(cls, result: AskResult, collection: str) -> AskResponse:
-        return cls.model_validate(
-            {**result.__dict__, "collection": collection}, from_attributes=True
-        )
+    def from_result(
+        cls,
+        result: AskResult,
+        collection: str,
+        *,
+        conversation_id: str | None = None,
+        ask_id: str | None = None,
+    ) -> AskResponse:
+        fields = {
+            **result.__dict__,
+            "collection": collection,
+            "conversation_id": conversation_id,
+            "ask_id": ask_id,
+        }
+        return cls.model_validate(fields, from_attributes=True)
 
 
 class ErrorBody(BaseModel):
@@ -311,6 +340,17 @@ class FeedbackRequest(BaseModel):
     article_id: str | None = Field(default=None, max_length=200)
     index_version: str | None = Field(default=None, max_length=100)
     collection: str | None = Field(default=None, max_length=200)
+    ask_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The `ask_id` of the /ask response rated: the verdict is linked to it.",
+    )
+    conversation_id: str | None = Field(
+        default=None, max_length=200, description="The conversation of the ask rated."
+    )
+    comment: str | None = Field(
+        default=None, max_length=2000, description="What the reader says about the answer."
+    )
 
 
 class FeedbackResponse(BaseModel):

@@ -1,8 +1,8 @@
 """What one app holds while it runs, and the dependencies that hand it to the routes.
 
-The settings and the per-app helpers (the ask gate and guard, the metrics, the feedback store)
-exist from `create_app` on; the model, the library of collections and the job runner are set by
-the lifespan, once, when the server starts.
+The settings and the per-app helpers (the ask gate and guard, the metrics) exist from
+`create_app` on; the model, the library of collections, the job runner and the question log are
+set by the lifespan, once, when the server starts.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from fastapi import Depends, Request
 from cultureqa.embedding.base import Embedder
 from cultureqa.errors import CultureQAError
 from cultureqa.http.access import AskGuard
-from cultureqa.http.feedback_store import FeedbackStore
 from cultureqa.http.gate import AskGate
 from cultureqa.http.metrics import ServiceMetrics
 from cultureqa.index.jobs import JobRunner
@@ -22,6 +21,7 @@ from cultureqa.runtime import ThreadPlan, apply_threads
 from cultureqa.search.answer import Answerer
 from cultureqa.search.library import Library
 from cultureqa.settings import Settings
+from cultureqa.store import QuestionLog
 
 
 class AppState:
@@ -40,10 +40,10 @@ class AppState:
         self.guard = AskGuard(settings)
         self.metrics = ServiceMetrics()
         self.metrics.pending_source = lambda: self.gate.pending
-        self.feedback = FeedbackStore(settings.feedback_path)
         self.embedder: Embedder | None = None
         self.library: Library | None = None
         self.jobs: JobRunner | None = None
+        self.question_log: QuestionLog | None = None  # opened by the lifespan
 
     def started_library(self) -> Library:
         if self.library is None:

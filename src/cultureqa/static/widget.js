@@ -299,6 +299,7 @@
     this.storageKey = "cultureqa:v1:" + config.api + "|" + (config.collection || "") + "|" +
       (inline ? "inline:" + config.target : "launcher");
     this.turns = [];
+    this.conversationId = null;  // the server's, from the first answer: follow-ups and erasure
     this.open = inline;
     this.restore();
     this.build();
@@ -315,13 +316,16 @@
           if (t.status === "pending") { t.status = "error"; t.error = { kind: "offline" }; }
         });
         if (!this.inline) this.open = !!saved.open;
+        if (typeof saved.conversation === "string") this.conversationId = saved.conversation;
       }
     } catch (e) { /* storage blocked or corrupt: start afresh */ }
   };
 
   Chat.prototype.save = function () {
     try {
-      sessionStorage.setItem(this.storageKey, JSON.stringify({ turns: this.turns.slice(-30), open: this.open }));
+      sessionStorage.setItem(this.storageKey, JSON.stringify({
+        turns: this.turns.slice(-30), open: this.open, conversation: this.conversationId
+      }));
     } catch (e) { /* storage blocked or full: the conversation lives for this page view only */ }
   };
 
@@ -424,6 +428,7 @@
 
   Chat.prototype.clear = function () {
     this.turns = [];
+    this.conversationId = null;  // the server starts a new one with the next question
     Array.prototype.slice.call(this.log.querySelectorAll(".turn")).forEach(function (n) { n.remove(); });
     if (this.suggestionBox) this.suggestionBox.hidden = false;
     this.save();
@@ -471,6 +476,7 @@
     var history = this.historyFor(turn);
     if (history.length) body.history = history;
     if (this.config.collection) body.collection = this.config.collection;
+    if (this.conversationId) body.conversation_id = this.conversationId;
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
     fetch(this.config.api + "/ask", {
@@ -497,6 +503,8 @@
       } else {
         turn.status = "done";
         turn.response = outcome.json;
+        var cid = outcome.json && outcome.json.conversation_id;
+        if (typeof cid === "string" && cid) self.conversationId = cid;
       }
       self.save();
       self.renderTurn(turn);
@@ -695,6 +703,8 @@
     if (shown.passage && typeof shown.passage.id === "string") body.passage_id = shown.passage.id;
     if (shown.citation && typeof shown.citation.article_id === "string") body.article_id = shown.citation.article_id;
     if (typeof response.index_version === "string") body.index_version = response.index_version;
+    if (typeof response.ask_id === "string") body.ask_id = response.ask_id;
+    if (typeof response.conversation_id === "string") body.conversation_id = response.conversation_id;
     if (this.config.collection) body.collection = this.config.collection;
     return fetch(this.config.api + "/feedback", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit"
