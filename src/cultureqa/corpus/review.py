@@ -4,12 +4,22 @@ heading was found)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from cultureqa.corpus.model import Article
 
 # A text this long with not one heading found was most likely meant to have some.
 LONG_TEXT_WORDS = 400
+
+# Page furniture the parsers kept: a trail of links ("Home › Travel › Japan") or a menu (a
+# few lines of a word or two, none a sentence). The text parser drops the forms it is sure of
+# (text.py); these look like it and are reported for a person to check.
+_TRAIL = re.compile(r"\s(›|»|>|\||/)\s")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(\s|$)")
+MENU_LINES = 4
+MENU_LINE_WORDS = 3
+TRAIL_WORDS = 16
 
 
 @dataclass(frozen=True)
@@ -38,7 +48,33 @@ def review_article(article: Article) -> list[str]:
             f"no headings found in a long text ({words} words): read as one section "
             "(docs/corpus.md says how headings are found)"
         )
+    # Records read from data fields (JSON, the Factbook) are not saved pages: their short
+    # lists (a country's political parties) are content.
+    saved_page = article.title_from != "field"
+    furniture = [
+        p.text
+        for s in article.sections
+        for p in s.paragraphs
+        if saved_page and looks_like_furniture(p.text)
+    ]
+    if furniture:
+        shown = " ".join(furniture[0].split())[:60]
+        doubts.append(
+            f"kept {len(furniture)} block(s) that look like page furniture (a link trail or a "
+            f"menu), e.g. {shown!r}: remove them from the source if they are not the article"
+        )
     return doubts
+
+
+def looks_like_furniture(text: str) -> bool:
+    """A link trail (two or more separators such as "›" or "|" between a few words, no
+    sentence) or a menu (MENU_LINES or more lines of a word or two, none a sentence)."""
+    if _SENTENCE_END.search(text):
+        return False
+    if len(text.split()) <= TRAIL_WORDS and len(_TRAIL.findall(f" {text} ")) >= 2:
+        return True
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) >= MENU_LINES and all(len(line.split()) <= MENU_LINE_WORDS for line in lines)
 
 
 def summarize(article: Article, warnings: list[str]) -> ArticleSummary:
