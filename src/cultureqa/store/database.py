@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -114,16 +116,35 @@ def create_sqlite_directory(url: URL) -> None:
         ) from exc
 
 
+# Turning a file to WAL needs it to itself and SQLite does not wait for that (no busy
+# handler): connections opening a new file together retry for up to this long.
+WAL_SWITCH_SECONDS = 10.0
+
+
+def _turn_to_wal(cursor: Any) -> None:
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we BEGIN ourselves (see the module doc)
         cursor = dbapi_connection.cursor()
-        # WAL: readers never wait for the writer; synchronous=NORMAL is durable across a
-        # killed process (only a power cut may lose the last commits).
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL: readers never wait for the writer; synchronous=NORMAL is durable across a
+        # killed process (only a power cut may lose the last commits). The mode is kept in
+        # the file: set once, it is only read here.
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            _turn_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
