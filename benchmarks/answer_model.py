@@ -37,7 +37,7 @@ from cultureqa.evaluation.questions import (
     plan_queries,
 )
 from cultureqa.index.collections import open_index
-from cultureqa.search.answer import Answerer, Windows, decide
+from cultureqa.search.answer import Answerer
 from cultureqa.search.answer_model import (
     ANSWER_FEATURES,
     FIELDS_SHORT_SHARE,
@@ -45,6 +45,7 @@ from cultureqa.search.answer_model import (
     AnswerModel,
     AnswerModels,
 )
+from cultureqa.search.evidence import Windows, decide
 from cultureqa.search.highlight import answer_span
 from cultureqa.search.places import ArticleNames
 from cultureqa.search.retrieval import Hit

@@ -75,7 +75,7 @@ def test_a_window_shows_a_number_in_digits_words_or_dates() -> None:
 
 
 def test_the_evidence_repeats_the_window_features_in_the_answer_models_order() -> None:
-    from cultureqa.search.answer import EVIDENCE_COLUMNS
+    from cultureqa.search.evidence import EVIDENCE_COLUMNS
 
     repeated = [WINDOW_FEATURES[column] for column in EVIDENCE_COLUMNS]
     assert repeated == list(ANSWER_FEATURES[3:-3])
