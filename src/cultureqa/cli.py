@@ -494,6 +494,43 @@ def db_upgrade(database_url: str | None) -> None:
         )
 
 
+@cli.command()
+@collection_option
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    help="First day: a number of days back (7d: the last 7 days, today included) or a date.",
+)
+@click.option("--until", default=None, help="Last day, a date [default: today, UTC].")
+@click.option("--json", "as_json", is_flag=True, help="Print the export's JSON instead of text.")
+def insights(collection: str | None, since: str, until: str | None, as_json: bool) -> None:
+    """What was asked of a collection and what went unanswered, from the question log: per day,
+    content gaps (unanswered and thumbs-down questions grouped by meaning, with the model),
+    most-cited articles and sections, thumbs down. As GET /admin/insights/export gives."""
+    from datetime import UTC, datetime
+
+    from cultureqa.embedding.factory import load_embedder
+    from cultureqa.store import insights as report
+    from cultureqa.store.database import make_engine
+    from cultureqa.store.question_log import database_url_of
+
+    settings = _settings()
+    try:
+        start, end = report.date_range(since, until, datetime.now(UTC).date())
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    engine = make_engine(database_url_of(settings))
+    try:
+        found = report.read_insights(engine, collection or settings.default_collection, start, end)
+        found = report.with_gaps(found, lambda texts: load_embedder(settings).embed(texts))
+    except CultureQAError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(report.as_json(found), indent=2) if as_json else report.as_text(found))
+
+
 def _counted(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 

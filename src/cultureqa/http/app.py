@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 from cultureqa import __version__
 from cultureqa.embedding.base import Embedder
 from cultureqa.embedding.factory import load_embedder
-from cultureqa.http import admin, ask, conversations, feedback, status, web
+from cultureqa.http import admin, ask, conversations, feedback, insights, status, web
 from cultureqa.http.docs import docs_routes
 from cultureqa.http.errors import EXCEPTION_HANDLERS
 from cultureqa.http.log_metrics import QuestionLogCollector
@@ -91,7 +91,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     flat list lets the middleware and the 405 handler see every route (include_router would
     wrap them)."""
     routers = [ask.router, status.router, admin.router, web.router, feedback.router]
-    routers.append(conversations.router)
+    routers += [conversations.router, insights.router]
     if settings.metrics_enabled:
         routers.append(status.metrics_router)
     found: list[BaseRoute] = [route for router in routers for route in router.routes]

@@ -8,6 +8,8 @@ PostgreSQL for anything shared), written off the request path.
     recent.py     the last turns of recent conversations in memory, for follow-ups at once
     privacy.py    what each question-log mode keeps, and the salted client hash
     maintenance.py  retention purge, erase-by-conversation, the feedback JSONL import, history
+    insights.py   the owner's view: per-day counts, content gaps grouped by meaning, most cited,
+                  thumbs down; CSV, JSON and text
     database.py   engines for a URL: SQLite tuned for one writer and many readers, psycopg 3
     schema.py     the tables as the newest migration leaves them (SQLAlchemy Core)
     migrate.py    Alembic, run from code: upgrade to head, the current revision
