@@ -36,7 +36,7 @@ def privacy_settings(tmp_path: Path, database_url: URL, **extra: object) -> Sett
 
 
 def ask_and_rate(client: TestClient) -> dict[str, Any]:
-    answer = client.post("/ask", json={"question": QUESTION}).json()
+    answer: dict[str, Any] = client.post("/ask", json={"question": QUESTION}).json()
     verdict = {
         "rating": "down",
         "question": QUESTION,
