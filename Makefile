@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser postgres run ingest test lint typecheck format clean
+.PHONY: install browser postgres redis run ingest test lint typecheck format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +55,18 @@ postgres:
 			postgresql; \
 	fi
 
-test: lint typecheck browser postgres
+# The shared limits' tests stop and start redis-servers of their own (a real outage), besides
+# the machine's Redis on 127.0.0.1:6379 (or CULTUREQA_TEST_REDIS_URL) when one answers.
+redis:
+	@if ! command -v redis-server >/dev/null; then \
+		echo "Installing redis-server from Debian (the shared limits' tests run on it)"; \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			redis-server; \
+	fi
+
+test: lint typecheck browser postgres redis
 	$(BIN)/pytest
 
 format: install

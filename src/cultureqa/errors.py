@@ -11,6 +11,7 @@
     ├── BodyTimeoutError (408)      a request body not received within its time
     ├── RateLimitedError (429)      a client over its rate; says when to try again
     ├── OverloadedError (503)       every ask slot busy and the queue full; try again shortly
+    ├── LimitsUnavailableError (503) the shared rate limits' Redis is down (fail-closed)
     ├── DeadlineExceededError (504) the question was not answered within its time budget
     ├── CorpusError (400)           an article could not be read or parsed
     ├── ModelError (500)            the embedding model could not be loaded
@@ -106,6 +107,14 @@ class RateLimitedError(RetryLaterError):
 class OverloadedError(RetryLaterError):
     status = 503
     code = "overloaded"
+
+
+class LimitsUnavailableError(RetryLaterError):
+    """CULTUREQA_REDIS_FAILURE=fail-closed and Redis cannot be reached: nothing is answered
+    that the shared limits cannot count."""
+
+    status = 503
+    code = "limits_unavailable"
 
 
 class DeadlineExceededError(CultureQAError):

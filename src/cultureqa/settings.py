@@ -228,6 +228,26 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         20, ge=1, le=1_000_000, description="Requests a client may make at once above its rate."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis that keeps the rate limits (and the wrong-key counts), shared by "
+        "every process and replica: redis://[:password@]host:6379/0, rediss:// for TLS, or "
+        "unix:///path. Unset: each process keeps its own buckets.",
+    )
+    redis_failure: Literal["fail-open", "fail-closed"] = Field(
+        "fail-open",
+        description="While Redis cannot be reached: 'fail-open' limits each process with its "
+        "own buckets (as without Redis) and answers; 'fail-closed' answers 503 "
+        "limits_unavailable where a limit applies.",
+    )
+    redis_key_prefix: str = Field(
+        "cultureqa:",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9:._-]+$",
+        description="Prefix of every Redis key cultureqa writes, so that deployments can share "
+        "one Redis.",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description='Addresses or networks (JSON list, e.g. \'["10.0.0.1", "172.16.0.0/12"]\') '
@@ -376,6 +396,15 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^(sqlite|postgres|postgresql)(\+\w+)?://", value.get_secret_value()):
             raise ValueError("database_url must be sqlite:///PATH or postgresql://user@host/dbname")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", value.get_secret_value()):
+            raise ValueError("redis_url must be redis://host:port/db, rediss://... or unix:///path")
         return value
 
     @field_validator("question_log_by_collection")

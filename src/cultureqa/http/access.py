@@ -5,7 +5,8 @@ address has its own rate. Key mode: /ask needs `Authorization: Bearer <key>` wit
 keys (401 without, 403 with a wrong one), and each key has its own rate. A key of
 CULTUREQA_COLLECTION_KEYS opens only the collections it is listed under (403 elsewhere, before
 the collection is looked up, so the answer says nothing of which collections exist). Admin
-keys are separate and do not open /ask.
+keys are separate and do not open /ask. The buckets are this process's, or shared by every
+process in Redis (shared_limits.py, CULTUREQA_REDIS_URL).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import NoReturn
 from fastapi import Request
 
 from cultureqa.errors import ForbiddenError, UnauthorizedError
-from cultureqa.http.ratelimit import RateLimiter, client_address, parse_networks
+from cultureqa.http.ratelimit import Limiter, client_address, parse_networks
+from cultureqa.http.shared_limits import make_limiter
 from cultureqa.settings import Settings
 
 
@@ -51,7 +53,7 @@ class AskGuard:
                 self._scopes.setdefault(key.get_secret_value().encode(), set()).add(collection)
         self._keys = self._open + [key for key in self._scopes if key not in self._open]
         self._proxies = parse_networks(settings.trusted_proxies)
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.limiter: Limiter = make_limiter(settings)
 
     @property
     def key_mode(self) -> bool:

@@ -1,9 +1,11 @@
 """Per-client rate limiting: an in-memory token bucket per client, and who the client is.
 
-Each client has a bucket of `burst` tokens that refills at `per_minute / 60` tokens a second;
-a request takes one token, and a request that finds the bucket empty is refused with the
-seconds until a token is back. Buckets live in the server process (with `serve --workers N`,
+Each client has a bucket of `burst` tokens per purpose that refills at `per_minute / 60` tokens
+a second; a request takes one token, and a request that finds the bucket empty is refused with
+the seconds until a token is back. Buckets live in the server process (with `serve --workers N`,
 each worker keeps its own, so a client may get up to N times the rate); idle ones are dropped.
+With CULTUREQA_REDIS_URL they live in Redis instead, shared by every process
+(shared_limits.py), and these are the fallback while Redis cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,13 +16,36 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from cultureqa.errors import RateLimitedError
 
 Clock = Callable[[], float]
 
+# What a token is spent on: /ask, /feedback, erasing a conversation and a wrong key all take
+# from the client's one request budget (a wrong key from its address's), as documented.
+REQUESTS = "requests"
+
 # Buckets idle this long are full again and can be forgotten; checked at most this often.
 _SWEEP_SECONDS = 60.0
+
+
+class Limiter(Protocol):
+    """What the routes call: RateLimiter here, or shared_limits.SharedRateLimiter."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def check(self, client: str, purpose: str = REQUESTS) -> None: ...
+
+
+def refusal(per_second: float, burst: float, wait: float) -> RateLimitedError:
+    """The 429 for a client whose bucket is empty, `wait` seconds before a token is back."""
+    return RateLimitedError(
+        f"too many requests: the limit is {per_second * 60:g} a minute with bursts of "
+        f"{burst:g}; try again in {math.ceil(wait)} s",
+        retry_after=wait,
+    )
 
 
 @dataclass
@@ -44,27 +69,25 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self._rate > 0
 
-    def check(self, client: str) -> None:
-        """Take a token for `client`, or raise RateLimitedError saying when to try again."""
+    def check(self, client: str, purpose: str = REQUESTS) -> None:
+        """Take a token from `client`'s bucket for `purpose`, or raise RateLimitedError saying
+        when to try again."""
         if not self.enabled:
             return
+        key = f"{purpose}:{client}"
         with self._lock:
             now = self._clock()
             self._sweep(now)
-            bucket = self._buckets.get(client)
+            bucket = self._buckets.get(key)
             if bucket is None:
-                bucket = self._buckets[client] = _Bucket(self._burst, now)
+                bucket = self._buckets[key] = _Bucket(self._burst, now)
             bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
             bucket.updated = now
             if bucket.tokens >= 1.0:
                 bucket.tokens -= 1.0
                 return
             wait = (1.0 - bucket.tokens) / self._rate
-        raise RateLimitedError(
-            f"too many requests: the limit is {self._rate * 60:g} a minute with bursts of "
-            f"{self._burst:g}; try again in {math.ceil(wait)} s",
-            retry_after=wait,
-        )
+        raise refusal(self._rate, self._burst, wait)
 
     def _sweep(self, now: float) -> None:
         if now - self._swept < _SWEEP_SECONDS:

@@ -16,6 +16,7 @@ from cultureqa.errors import CultureQAError
 from cultureqa.http.access import AskGuard
 from cultureqa.http.gate import AskGate
 from cultureqa.http.metrics import ServiceMetrics
+from cultureqa.http.shared_limits import SharedLimitsCollector, SharedRateLimiter
 from cultureqa.index.jobs import JobRunner
 from cultureqa.runtime import ThreadPlan, apply_threads
 from cultureqa.search.answer import Answerer
@@ -40,6 +41,8 @@ class AppState:
         self.guard = AskGuard(settings)
         self.metrics = ServiceMetrics()
         self.metrics.pending_source = lambda: self.gate.pending
+        if isinstance(self.guard.limiter, SharedRateLimiter):
+            self.metrics.registry.register(SharedLimitsCollector(self.guard.limiter.stats))
         self.embedder: Embedder | None = None
         self.library: Library | None = None
         self.jobs: JobRunner | None = None
