@@ -93,12 +93,15 @@ def _feedback_row(item: FeedbackRecord, policy: PrivacyPolicy, known: set[str]) 
 
 
 def clip_to_columns(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    """Cut text to its column's length: PostgreSQL refuses longer text, and a field a client
-    sent too long should cost that field's tail, not the whole record."""
+    """Cut text to its column's length and drop NUL characters: PostgreSQL refuses both (a NUL
+    in text is a DataError), and a field a client sent too long, or with a NUL in it, should
+    cost that field's tail or that character, not the whole record (nor a feedback file's
+    whole import)."""
     for name, value in row.items():
         column_type = table.c[name].type
-        if isinstance(value, str) and isinstance(column_type, String) and column_type.length:
-            row[name] = value[: column_type.length]
+        if isinstance(value, str) and isinstance(column_type, String):
+            value = value.replace("\x00", "")
+            row[name] = value[: column_type.length] if column_type.length else value
     return row
 
 
