@@ -126,7 +126,7 @@ def test_across_two_apps_a_client_gets_burst_plus_rate_in_a_window(
         n += 1
     window = time.monotonic() - start
     budget = 4 + 10 * window
-    assert n > 3 * budget  # the client asked far more than its budget
+    assert n > 1.5 * budget  # the client asked for more than its budget
     assert budget - 1.5 <= allowed <= budget + 1
 
 
