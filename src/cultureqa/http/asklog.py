@@ -3,6 +3,8 @@ to, the earlier turns a follow-up leans on when the client sends none, and the r
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
@@ -10,8 +12,6 @@ from cultureqa.http.access import AskGuard
 from cultureqa.http.schemas import AskResponse
 from cultureqa.search.followup import Turn
 from cultureqa.store import AskRecord, QuestionLog, is_valid_id, new_id
-
-HISTORY_TURNS = 10
 
 
 def conversation_of(sent: str | None) -> str:
@@ -28,7 +28,12 @@ async def stored_turns(
     process's recent turns alone)."""
     if question_log is None or limit <= 0:
         return []
-    stored = await run_in_threadpool(question_log.conversation_history, conversation, limit=limit)
+    # While the writer sees the database down, only this process's recent turns: a read would
+    # wait for a connection that may time out (3 s on PostgreSQL).
+    up = question_log.stats().database_up
+    stored = await run_in_threadpool(
+        partial(question_log.conversation_history, limit=limit, from_database=up), conversation
+    )
     return [Turn(turn.question, turn.article_id) for turn in stored]
 
 

@@ -123,11 +123,17 @@ class QuestionLog:
         self.engine.dispose()
         return stats
 
-    def conversation_history(self, conversation_id: str, *, limit: int = 10) -> list[Turn]:
+    def conversation_history(
+        self, conversation_id: str, *, limit: int = 10, from_database: bool = True
+    ) -> list[Turn]:
         """The conversation's last `limit` questions, oldest first: those in the database and
         those this process recorded that are not written yet. Never raises: with the database
-        down it is this process's recent turns alone (see recent.py)."""
+        down it is this process's recent turns alone (see recent.py), and so it is without
+        `from_database` (what a caller asks while the writer sees the database down, so that
+        a request does not wait for a connection that times out)."""
         recent = self._recent.turns(conversation_id)
+        if not from_database:
+            return merge_turns([], recent, limit)
         try:
             stored = maintenance.conversation_history(self.engine, conversation_id, limit=limit)
         except StoreUnavailableError as exc:
