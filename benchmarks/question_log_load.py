@@ -1,8 +1,9 @@
 """Load with the question log on (issue 14): `cultureqa serve` asked BLEnD's English questions by
 50 clients for 60 s, on SQLite and on PostgreSQL, each on a fresh database. After each run the
 server is stopped (its writer writes what is queued) and the asks table is counted: it must
-hold exactly one row per 200 answer (nothing lost), with zero 5xx. One client's p50 is also
-measured with CULTUREQA_QUESTION_LOG=off, the baseline the log-on p50 is compared with.
+hold exactly one row per 200 answer (nothing lost), with zero 5xx. First, one client asks two
+servers in turn, the log off and on, for the cost of the log at one client (p50 against p50,
+under the same load); one client's p50 with the log off is also measured alone.
 
 PostgreSQL comes from --postgres-url (or CULTUREQA_TEST_DATABASE_URL): a database from which
 a scratch database is created and dropped; without one that half is skipped, saying so.
@@ -15,8 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
+import statistics
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,6 +114,47 @@ def run(
     return results
 
 
+def paired_one_client(index_dir: Path, workdir: Path, seconds: float) -> dict[str, Any]:
+    """One client asking two servers in turn, one with the question log off and one with it
+    on (SQLite), the same question to both: whatever else loads the machine loads both alike,
+    so the difference of the p50s is the log's cost."""
+    questions = blend_questions()
+    servers = {}
+    for mode in ("off", "anonymous"):
+        env = {
+            "CULTUREQA_DATABASE_URL": f"sqlite:///{workdir / f'paired-{mode}.db'}",
+            "CULTUREQA_QUESTION_LOG": mode,
+            "CULTUREQA_FEEDBACK_PATH": str(workdir / f"paired-{mode}.jsonl"),
+        }
+        servers[mode] = start_server(index_dir, workdir / f"paired-{mode}.log", extra_env=env)
+    latencies: dict[str, list[float]] = {mode: [] for mode in servers}
+    rng = random.Random(7)  # noqa: S311 - picking questions, not secrets
+    try:
+        for server in servers.values():
+            wait_ready(server, timeout=300, poll=0.5)
+        clients = {mode: httpx.Client(base_url=s.url, timeout=60) for mode, s in servers.items()}
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            body = {"question": rng.choice(questions), "top_k": 5}
+            for mode in rng.sample(list(clients), 2):  # which goes first, at random
+                started = time.perf_counter()
+                response = clients[mode].post("/ask", json=body)
+                if response.status_code == 200:
+                    latencies[mode].append(time.perf_counter() - started)
+        for client in clients.values():
+            client.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+    p50 = {mode: round(statistics.median(found) * 1000, 2) for mode, found in latencies.items()}
+    return {
+        "asks_each": min(len(found) for found in latencies.values()),
+        "p50_ms_log_off": p50["off"],
+        "p50_ms_log_on": p50["anonymous"],
+        "difference_ms": round(p50["anonymous"] - p50["off"], 2),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -118,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60, help="seconds of the main run [60]")
     parser.add_argument("--one-client", type=float, default=20, help="seconds at 1 client [20]")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up [5]")
+    parser.add_argument(
+        "--paired", type=float, default=30, help="seconds of the paired log off/on client [30]"
+    )
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("CULTUREQA_TEST_DATABASE_URL"),
@@ -136,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cultureqa-qlog-load-") as tmp:
         workdir = Path(tmp)
         index_dir = workdir / "index"
+        if args.paired > 0:
+            # First: the servers it starts build the index the later runs reuse.
+            results["paired"] = paired_one_client(index_dir, workdir, args.paired)
+            print(f"paired one client: {results['paired']}", flush=True)
         sqlite = f"sqlite:///{workdir / 'off.db'}"
         results["runs"].append(run("sqlite", sqlite, "off", off, index_dir, workdir))
         sqlite = f"sqlite:///{workdir / 'on.db'}"
@@ -154,6 +206,13 @@ def print_summary(results: dict[str, Any]) -> None:
     print()
     print(f"machine: {results['machine']}")
     baseline = results["runs"][0]["phases"]["one_client"]["p50_ms"]
+    paired = results.get("paired")
+    if paired:
+        print(
+            f"one client, the log off and on in turn ({paired['asks_each']} asks each): p50 "
+            f"{paired['p50_ms_log_off']} ms off, {paired['p50_ms_log_on']} ms on "
+            f"({paired['difference_ms']:+.2f} ms)"
+        )
     for r in results["runs"]:
         one = r["phases"]["one_client"]["p50_ms"]
         main_run = r["phases"].get("main")
