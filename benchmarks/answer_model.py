@@ -46,7 +46,7 @@ from cultureqa.search.answer_model import (
     AnswerModels,
 )
 from cultureqa.search.evidence import Windows, decide
-from cultureqa.search.highlight import answer_span
+from cultureqa.search.highlight import answer_span, windows_of
 from cultureqa.search.places import ArticleNames
 from cultureqa.search.retrieval import Hit
 from cultureqa.settings import Settings
@@ -114,9 +114,7 @@ def collect(
     for (plan, embedded), q in zip(
         plan_queries(questions, answerer, embedder, progress=False), questions, strict=True
     ):
-        query = answerer.query_vector(embedded)
-        hits = answerer.retriever.search_vector(plan.query, query, 10, plan.carried_articles)
-        pick = answerer.query_vector(embedded, answerer.weights.answer_context)
+        hits, pick = answerer.retrieve(plan, embedded, 10)
         windows = answerer.windows(plan.query, hits, pick)
         right: list[NDArray[np.bool_] | None] = []
         for w in windows:
@@ -124,9 +122,7 @@ def collect(
                 right.append(None)
                 continue
             passage = hits[w.hit].passage
-            texts = [
-                passage.text.__getitem__(slice(*answer_span(passage.text, s))) for s in w.spans
-            ]
+            texts = [passage.text[a:b] for a, b in windows_of(passage.text)]
             ok = q.doc is None or passage.article_id == q.doc
             right.append(np.array([ok and answer_holds_gold(q, t) for t in texts], dtype=bool))
         refused = answerer.uncovered_place(q.question, hits) is not None

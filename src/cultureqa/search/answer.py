@@ -183,14 +183,6 @@ class Answerer:
     def index(self) -> LoadedIndex:
         return self._index
 
-    @property
-    def retriever(self) -> Retriever:
-        return self._retriever
-
-    @property
-    def weights(self) -> AnswerWeights:
-        return self._weights
-
     def ask(self, question: str, top_k: int, history: Sequence[Turn] = ()) -> AskResult:
         """Rank passages for `question`; `history` (earlier turns, oldest first) lets a
         follow-up lean on the conversation (see followup.py)."""
@@ -245,11 +237,7 @@ class Answerer:
         """Retrieve with the plan's query and shape the result; it quotes `question` as asked.
         `embedded` holds the embedding of the plan's query and, for a follow-up with context,
         of its context (two rows)."""
-        query = self.query_vector(embedded)
-        hits = self._retriever.search_vector(plan.query, query, top_k, plan.carried_articles)
-        # Scored against the query, which carries a follow-up's place ("And the food?
-        # (Hamhung)"), its context weighing less: the answer is about what is asked now.
-        pick = self.query_vector(embedded, self._weights.answer_context)
+        hits, pick = self.retrieve(plan, embedded, top_k)
         result = self.compose(plan.query, hits, pick, started=started)
         elsewhere = self.uncovered_place(question, hits)
         if elsewhere is not None:  # the clearer reason, whatever the confidence
@@ -260,6 +248,14 @@ class Answerer:
                 no_answer_code="place_not_covered",
             )
         return replace(result, question=question)
+
+    def retrieve(self, plan: FollowUp, embedded: Vectors, top_k: int) -> tuple[list[Hit], Vectors]:
+        """The hits for the plan's query, and the vector their windows are scored against:
+        the query's, which carries a follow-up's place ("And the food? (Hamhung)"), its
+        context weighing less than in the search (the answer is about what is asked now)."""
+        query = self.query_vector(embedded)
+        hits = self._retriever.search_vector(plan.query, query, top_k, plan.carried_articles)
+        return hits, self.query_vector(embedded, self._weights.answer_context)
 
     def uncovered_place(self, question: str, hits: list[Hit]) -> str | None:
         """Why there is no answer when the question is about a place no article covers (and
