@@ -34,9 +34,10 @@ from cultureqa.search.highlight import (
     Span,
     joins_next,
     passage_words,
+    question_weights,
     sentence_scores,
-    sentence_words,
     share_of_words,
+    weighted_share,
     windows_of,
 )
 from cultureqa.search.retrieval import Hit
@@ -268,13 +269,12 @@ class Evidence:
         word's: a question whose telling word no passage of the article holds is likely on a
         topic the article lacks."""
         lexical = self._index.lexical
-        wanted = {t: lexical.term_idf(t) for t in sentence_words(tokens, place)}
+        wanted = question_weights(tokens, lexical.term_idf, place)
         if not wanted:
             return 0.0, 0.0
         rows = self._article_rows[article_id]
         present = {token for token in wanted if lexical.holds(token, rows)}
-        total = sum(wanted.values())
-        share = 0.5 * sum(wanted[t] for t in present) / total + 0.5 * len(present) / len(wanted)
+        share = weighted_share(wanted, present)
         missing = [idf for t, idf in wanted.items() if t not in present]
         return share, (max(missing) / max(wanted.values()) if missing else 0.0)
 

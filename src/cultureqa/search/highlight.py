@@ -7,7 +7,7 @@ IDF says little). Cheap enough for every returned passage on every request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -133,6 +133,24 @@ def sentence_words(question_tokens: Sequence[str], context: str = "") -> list[st
     return words
 
 
+def question_weights(
+    question_tokens: Sequence[str], idf: Callable[[str], float], context: str = ""
+) -> dict[str, float]:
+    """The question's words that tell one text from another (sentence_words), each with its
+    IDF."""
+    return {t: idf(t) for t in sentence_words(question_tokens, context)}
+
+
+def weighted_share(weights: dict[str, float], present: Set[str]) -> float:
+    """The share of the weighted words among `present`: half weighted by IDF (rare words
+    matter more), half unweighted (in a small corpus IDF says little)."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    matched = [t for t in weights if t in present]
+    return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
+
+
 def share_of_words(
     question_tokens: Sequence[str],
     present: frozenset[str],
@@ -140,14 +158,8 @@ def share_of_words(
     context: str = "",
 ) -> float:
     """The share of the question's words (sentence_words: not the question-form words, not
-    `context`'s) among the words `present`: half weighted by IDF, half not, as
-    sentence_scores."""
-    weights = {t: idf(t) for t in sentence_words(question_tokens, context)}
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    matched = present.intersection(weights)
-    return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
+    `context`'s) among the words `present`, as sentence_scores weighs them."""
+    return weighted_share(question_weights(question_tokens, idf, context), present)
 
 
 def passage_words(text: str, heading_path: str) -> frozenset[str]:
@@ -170,13 +182,8 @@ def sentence_scores(
     words it holds say nothing about which sentence answers ("What is Israel's national
     anthem?" in Israel > National anthem(s) is answered by the line naming the anthem, not by
     the one that repeats "anthem")."""
-    weights = {t: idf(t) for t in sentence_words(question_tokens, context)}
-    total = sum(weights.values())
-
-    def score(present: frozenset[str]) -> float:
-        if total <= 0:
-            return 0.0
-        matched = present.intersection(weights)
-        return 0.5 * sum(weights[t] for t in matched) / total + 0.5 * len(matched) / len(weights)
-
-    return [Span(start, end, score(present)) for start, end, present in _sentences_with_words(text)]
+    weights = question_weights(question_tokens, idf, context)
+    return [
+        Span(start, end, weighted_share(weights, present))
+        for start, end, present in _sentences_with_words(text)
+    ]
