@@ -23,6 +23,7 @@ from cultureqa.embedding.base import Vectors
 from cultureqa.index.lexical import tokenize
 from cultureqa.index.store import LoadedIndex
 from cultureqa.search.answer_model import (
+    ANSWER_FEATURES,
     SHORT_SENTENCE_CHARS,
     WINDOW_FEATURES,
     AnswerModel,
@@ -68,24 +69,7 @@ from cultureqa.search.retrieval import Hit
 PROBABILITY = 0  # answer_model.ANSWER_FEATURES[0]
 # The window features that are also evidence for the chosen one, in ANSWER_FEATURES' order
 # (between its first three, from the scores, and its last three, from the question).
-EVIDENCE_COLUMNS = [
-    SIMILARITY,
-    SENTENCE_SIMILARITY,
-    LEXICAL,
-    NEXT_LEXICAL,
-    ABOVE_MEDIAN,
-    SPECIFIC,
-    RANK_SCORE,
-    LEAD_PASSAGE,
-    PASSAGE_LEXICAL,
-    NUMBER_GIVEN,
-    NUMBER_MISSING,
-    ARTICLE_LEXICAL,
-    MISSING_RARITY,
-    SHORT,
-    ARTICLE_SIZE,
-    PASSAGE_COSINE,
-]
+EVIDENCE_COLUMNS = [WINDOW_FEATURES.index(name) for name in ANSWER_FEATURES[3:-3]]
 
 # A broad question about a covered place is answered when its best window is at least this
 # near (the article is about that place, then).
