@@ -37,7 +37,7 @@ from cultureqa.evaluation.questions import (
     plan_queries,
 )
 from cultureqa.index.collections import open_index
-from cultureqa.search.answer import Answerer
+from cultureqa.search.answer import Answerer, AnswerWeights
 from cultureqa.search.answer_model import (
     ANSWER_FEATURES,
     FIELDS_SHORT_SHARE,
@@ -54,7 +54,7 @@ from cultureqa.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "benchmarks" / "data"
 SHARED = REPO.parent / "shared"
-PASSAGES = 5  # AnswerWeights.passages
+PASSAGES = AnswerWeights().passages  # the answer is chosen among these passages' windows
 # A wrong answer shown costs this many missing ones when the threshold is chosen.
 WRONG_COST = 3.0
 # How much one question of each set weighs in the fit (BLEnD has 1,250 dev questions, the
