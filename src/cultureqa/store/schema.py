@@ -128,3 +128,34 @@ daily_counts = Table(
     Column("asks", Integer, nullable=False),
     Column("unanswered", Integer, nullable=False),
 )
+
+# Added by revision 3: re-index jobs, queued by any replica and run by one builder
+# (cultureqa.index.queue). The lease columns say which worker holds a running job and until
+# when; a job whose lease has run out is claimed again.
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+index_jobs = Table(
+    "index_jobs",
+    metadata,
+    Column("id", String(ID_CHARS), primary_key=True),
+    Column("collection", String(COLLECTION_CHARS), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("requested_by", String(200), nullable=True),  # the replica's host name
+    Column("worker", String(200), nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("heartbeat_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("embedded", Integer, nullable=False),
+    Column("to_embed", Integer, nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("warnings", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("version", String(100), nullable=True),
+    CheckConstraint(
+        "state IN ('queued', 'running', 'succeeded', 'failed')", name="ck_index_jobs_state"
+    ),
+    Index("ix_index_jobs_state_created_at", "state", "created_at"),
+    Index("ix_index_jobs_collection", "collection"),
+)
