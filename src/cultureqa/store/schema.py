@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -158,4 +159,72 @@ index_jobs = Table(
     ),
     Index("ix_index_jobs_state_created_at", "state", "created_at"),
     Index("ix_index_jobs_collection", "collection"),
+)
+
+# Added by revision 4: LTI 1.3 (cultureqa.lti). Platforms the owner registered and their
+# deployments; the tool's signing keys (retired ones stay published while tokens they signed
+# live); logins in flight, whose nonce is used once; a course bound to one collection. An LTI
+# user appears only as a salted hash (bound_by).
+lti_platforms = Table(
+    "lti_platforms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issuer", String(500), nullable=False),
+    Column("client_id", String(255), nullable=False),
+    Column("auth_url", Text, nullable=False),
+    Column("token_url", Text, nullable=False),
+    Column("jwks_url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("issuer", "client_id", name="uq_lti_platforms_issuer_client"),
+)
+
+lti_deployments = Table(
+    "lti_deployments",
+    metadata,
+    Column(
+        "platform_id",
+        Integer,
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("deployment_id", String(255), primary_key=True),
+)
+
+lti_keys = Table(
+    "lti_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_pem", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+)
+
+lti_logins = Table(
+    "lti_logins",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("nonce", String(64), nullable=False),
+    Column(
+        "platform_id", Integer, ForeignKey("lti_platforms.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    UniqueConstraint("nonce", name="uq_lti_logins_nonce"),
+    Index("ix_lti_logins_created_at", "created_at"),
+)
+
+lti_courses = Table(
+    "lti_courses",
+    metadata,
+    Column(
+        "platform_id",
+        Integer,
+        ForeignKey("lti_platforms.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("context_id", String(255), primary_key=True),
+    Column("collection", String(COLLECTION_CHARS), nullable=False),
+    Column("bound_by", String(64), nullable=False),
+    Column("bound_at", UTCDateTime, nullable=False),
+    UniqueConstraint("collection", name="uq_lti_courses_collection"),
 )
