@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser postgres redis run ingest test lint typecheck format clean
+.PHONY: install browser postgres redis nginx run ingest test test-cluster lint typecheck format clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,24 @@ redis:
 			redis-server; \
 	fi
 
-test: lint typecheck browser postgres redis
+# The cluster tests (tests/cluster) put Debian's nginx, run as a child of the test with a
+# configuration derived from deploy/nginx.conf, in front of three `cultureqa serve` replicas.
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		echo "Installing nginx from Debian (the cluster tests balance replicas with it)"; \
+		SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+		$$SUDO apt-get update && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			nginx; \
+	fi
+
+test: lint typecheck browser postgres redis nginx
 	$(BIN)/pytest
+
+# The multi-replica tests alone (`make test` runs them with the rest): nginx, three replicas,
+# PostgreSQL and Redis, with a replica killed and the services stopped under load.
+test-cluster: install postgres redis nginx
+	$(BIN)/pytest tests/cluster
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
