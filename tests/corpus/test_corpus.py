@@ -107,6 +107,22 @@ def test_markdown_front_matter_title_and_nested_headings() -> None:
         (("Music",), "music"),
     ]
     assert article.sections[1].paragraphs[0].line == 15
+    assert article.aliases == ()
+
+
+@pytest.mark.parametrize(
+    ("front", "aliases"),
+    [
+        ("aliases: [Burma, Myanmar]", ("Burma", "Myanmar")),
+        ("aliases: Burma, Myanmar", ("Burma", "Myanmar")),
+        ("aliases: Burmese", ("Burmese",)),
+        ("aliases: ['', Burma]", ("Burma",)),
+    ],
+)
+def test_markdown_front_matter_aliases(front: str, aliases: tuple[str, ...]) -> None:
+    article = md(f"---\n{front}\n---\n# Myanmar\n\nText.\n")
+    assert article.aliases == aliases
+    assert article.extra == ()  # a known key, not an extra
 
 
 def test_markdown_without_front_matter_uses_file_name() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cultureqa.corpus import load_corpus
-from cultureqa.corpus.factbook import clean
+from cultureqa.corpus.factbook import aliases_of, clean
+from cultureqa.corpus.passages import split_passages
 from tests.helpers import SHARED, cultureqa, require_shared
 
 FACTBOOK = SHARED / "data" / "factbook"
@@ -60,6 +61,52 @@ def test_factbook_profile(tmp_path: Path) -> None:
     ]
     assert by_path["Government > National symbol(s)"] == ["mythical thunder dragon (druk)"]
     assert by_path["Introduction > Background"] == ["A small mountain kingdom."]
+
+
+def test_factbook_aliases_are_the_names_questions_use(tmp_path: Path) -> None:
+    profile = {
+        **PROFILE,
+        "Government": {
+            "Country name": {
+                "conventional long form": {"text": "Kingdom of Bhutan"},
+                "conventional short form": {"text": "Bhutan"},
+                "local short form": {"text": "Druk Yul (Dzongkha) or Bhutan"},
+                "former": {"text": "Lho Mon, Lho Jong"},
+                "abbreviation": {"text": "none"},
+            }
+        },
+        "People and Society": {
+            "Nationality": {
+                "noun": {"text": "Bhutanese (singular and plural)"},
+                "adjective": {"text": "Bhutanese"},
+            }
+        },
+    }
+    (tmp_path / "bt.json").write_text(json.dumps(profile))
+    [article] = load_corpus([tmp_path], "factbook").articles
+    assert article.aliases == ("Kingdom of Bhutan", "Druk Yul", "Lho Mon", "Lho Jong", "Bhutanese")
+    [first, *_] = split_passages(article, lambda text: len(text.split()), 256)
+    assert first.aliases == article.aliases  # every passage carries its article's names
+
+
+def test_a_long_form_with_a_note_is_no_alias() -> None:
+    profile = {
+        "Government": {
+            "Country name": {
+                "conventional long form": {
+                    "text": "United Kingdom of Great Britain and Northern Ireland; note - ..."
+                },
+                "abbreviation": {"text": "UK"},
+            }
+        },
+        "People and Society": {
+            "Nationality": {
+                "noun": {"text": "Briton(s), British (collective plural)"},
+                "adjective": {"text": "British"},
+            }
+        },
+    }
+    assert aliases_of(profile, "United Kingdom") == ("UK", "Briton", "British")
 
 
 def test_json_is_detected_by_content(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from cultureqa.index.store import (
     PASSAGES_FILE,
     VECTORS_FILE,
     VERSIONS_DIR,
+    _passage_from_json,
+    _passage_to_json,
     current_version,
     load_index,
 )
@@ -170,3 +173,24 @@ def test_nothing_to_index_is_an_error(tmp_path: Path, fake_embedder: Embedder) -
     with pytest.raises(CorpusError, match=r"no passages found .*empty file"):
         ingest([tmp_path / "c"], tmp_path / "idx", fake_embedder)
     assert not (tmp_path / "idx" / CURRENT_FILE).exists()
+
+
+def test_passages_of_an_index_built_before_aliases_load_without_them() -> None:
+    stored = {
+        "id": "a#food",
+        "article_id": "a",
+        "title": "A",
+        "headings": ["Food"],
+        "anchor": "food",
+        "text": "Rice.",
+        "start_line": 3,
+        "end_line": 3,
+        "source_file": None,
+        "source_url": None,
+        "place": "A",
+        "country": None,
+    }
+    passage = _passage_from_json(json.dumps(stored))
+    assert (passage.headings, passage.aliases) == (("Food",), ())
+    again = _passage_from_json(_passage_to_json(replace(passage, aliases=("Ay", "Ayish"))))
+    assert again.aliases == ("Ay", "Ayish")

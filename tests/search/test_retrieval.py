@@ -28,6 +28,10 @@ ARTICLES = {
         "---\nid: pp\ntitle: Papua New Guinea\n---\n# Papua New Guinea\n\n## Capital\n"
         "Port Moresby is the capital city.\n"
     ),
+    "switzerland.md": (
+        "---\nid: sz\ntitle: Switzerland\naliases: [Swiss, Helvetia]\n---\n# Switzerland\n\n"
+        "## Food\nFondue is melted cheese shared from one pot.\n"
+    ),
 }
 
 
@@ -48,6 +52,9 @@ def test_names_prefer_the_longest_match(index_dir: Path, fake_embedder: Embedder
     assert names.named_articles(tokenize("What is the capital of Guinea?")) == ["gv"]
     assert names.named_articles(tokenize("What is Ghana's capital?")) == ["gh"]
     assert names.named_articles(tokenize("What is a capital?")) == []
+    # An alias names its article as its title does ("Swiss" in front matter's aliases).
+    assert names.named_articles(tokenize("What do Swiss people eat?")) == ["sz"]
+    assert names.named_articles(tokenize("Food in Helvetia?")) == ["sz"]
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,36 @@ def country_name(data: dict[str, Any], stem: str) -> str:
     return NAMELESS.get(stem, stem)
 
 
+_PARENTHETICAL = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_ALTERNATIVES = re.compile(r",|/|\bor\b")
+# Where a profile gives the other names its country goes by: (section, field, sub-field).
+ALIAS_FIELDS = (
+    ("Government", "Country name", "conventional long form"),
+    ("Government", "Country name", "local short form"),
+    ("Government", "Country name", "former"),
+    ("Government", "Country name", "abbreviation"),
+    ("People and Society", "Nationality", "noun"),
+    ("People and Society", "Nationality", "adjective"),
+)
+MAX_ALIAS_WORDS = 4  # "Republic of Korea" is a name; a long form with a note is not
+
+
+def aliases_of(data: dict[str, Any], name: str) -> tuple[str, ...]:
+    """The profile's other names for its country, as questions use them: "Burma", "British",
+    "Swiss", "UK" (long forms cut at their note; plural marks and glosses dropped)."""
+    found: dict[str, str] = {}
+    for section, field, sub in ALIAS_FIELDS:
+        value = data.get(section, {}).get(field, {}).get(sub, {})
+        text = clean(str(value.get("text", ""))) if isinstance(value, dict) else ""
+        text = _PARENTHETICAL.sub("", text.split(";")[0])
+        for part in _ALTERNATIVES.split(text):
+            alias = " ".join(part.split())
+            words = len(alias.split())
+            if alias.lower() not in ("", "none", name.lower()) and words <= MAX_ALIAS_WORDS:
+                found.setdefault(alias.lower(), alias)
+    return tuple(found.values())
+
+
 def _field_paragraphs(value: Any) -> list[str]:
     if isinstance(value, str):
         return [clean(value)]
@@ -106,6 +136,7 @@ def parse_factbook(text: str, source: SourceFile) -> list[Article]:
             source_file=source.display,
             place=name,
             country=name,
+            aliases=aliases_of(data, name),
             language="en",
         )
     ]

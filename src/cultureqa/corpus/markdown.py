@@ -38,7 +38,7 @@ from cultureqa.errors import CorpusError
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
-_KNOWN_KEYS = {"id", "title", "place", "country", "language", "source_url", "url"}
+_KNOWN_KEYS = {"id", "title", "place", "country", "aliases", "language", "source_url", "url"}
 MAX_FRONT_MATTER_CHARS = 20_000
 MAX_FRONT_MATTER_NESTING = 32
 
@@ -155,11 +155,18 @@ def parse_markdown(text: str, source: SourceFile) -> list[Article]:
             source_url=_optional(meta.get("source_url") or meta.get("url")),
             place=_optional(meta.get("place")),
             country=_optional(meta.get("country")),
+            aliases=_aliases(meta.get("aliases")),
             language=_optional(meta.get("language")),
             extra=extra,
             title_from=title_from,
         )
     ]
+
+
+def _aliases(value: object) -> tuple[str, ...]:
+    """`aliases:` as a YAML list or one comma-separated line (`Burma, Myanmar`)."""
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    return tuple(name for name in (_optional(item) for item in items) if name)
 
 
 def _optional(value: object) -> str | None:

@@ -41,6 +41,10 @@ class Article:
     place: str | None = None
     country: str | None = None
     language: str | None = None
+    # Other names its place goes by, as questions use them: a short or former name, the
+    # people's and the adjective's ("Burma", "British", "Swiss"). Questions naming one are
+    # answered from this article (search/places.py).
+    aliases: tuple[str, ...] = ()
     extra: tuple[tuple[str, str], ...] = field(default=())
     # Where the title came from, for the ingest report: "front matter", "heading", "first
     # line", "page title", "field" (JSON formats) or "file name".

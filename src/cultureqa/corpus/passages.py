@@ -44,6 +44,7 @@ class Passage:
     source_url: str | None = None
     place: str | None = None
     country: str | None = None
+    aliases: tuple[str, ...] = ()  # the article's other names (corpus.model.Article)
 
     @property
     def heading_path(self) -> str:
@@ -174,6 +175,7 @@ def split_passages(article: Article, count_tokens: TokenCounter, max_tokens: int
                     source_url=article.source_url,
                     place=article.place,
                     country=article.country,
+                    aliases=article.aliases,
                 )
             )
     return passages

@@ -145,6 +145,7 @@ def _passage_to_json(passage: Passage) -> str:
 def _passage_from_json(line: str) -> Passage:
     data = json.loads(line)
     data["headings"] = tuple(data["headings"])
+    data["aliases"] = tuple(data.get("aliases", ()))  # absent from indexes built before them
     return Passage(**data)
 
 

@@ -1,11 +1,12 @@
 """Which articles a question names: a country, a city, an article's title.
 
 An article is known by its title (and the title without a parenthetical, `Victoria (Australia)`
-→ `Victoria`), its place and its country. A name is mentioned when all its content words
-(stemmed, as BM25 sees them) are among the question's. When one named article's name is a part of
-another's (`Guinea` in `Papua New Guinea`), only the longer counts. The ranking favours the
-articles a question names (fusion.py); a follow-up that names none carries the place of an
-earlier turn (followup.py).
+→ `Victoria`), its place, its country and its aliases (the Factbook's short, local and former
+names and its nationality words: `Burma`, `British`, `Swiss`). A name is mentioned when all its
+content words (stemmed, as BM25 sees them) are among the question's. When one named article's
+name is a part of another's (`Guinea` in `Papua New Guinea`), only the longer counts. The
+ranking favours the articles a question names (fusion.py); a follow-up that names none carries
+the place of an earlier turn (followup.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ArticleNames:
             if where:
                 places[passage.article_id] = where
             found: dict[frozenset[str], str] = {}
-            for raw in (passage.place, passage.country, passage.title):
+            for raw in (passage.place, passage.country, passage.title, *passage.aliases):
                 if not raw or not raw.strip():
                     continue
                 for variant in (raw.strip(), _PARENTHETICAL.sub("", raw).strip()):
