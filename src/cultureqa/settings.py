@@ -296,6 +296,13 @@ class Settings(BaseSettings):
         le=36_500,
         description="Asks and feedback older than this many days are purged; 0 keeps them.",
     )
+    builder: Literal["inline", "external"] = Field(
+        "inline",
+        description="Who runs re-index jobs: 'inline', the server that got the request, in a "
+        "thread (one server); 'external', one `cultureqa worker` that claims them from the job "
+        "table in CULTUREQA_DATABASE_URL, shared by every replica, which then never builds an "
+        "index itself (many replicas).",
+    )
     hash_salt: SecretStr | None = Field(
         None,
         description="Secret key of the client hash in 'full' mode, at least 32 characters. "
