@@ -356,6 +356,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     models = AnswerModels(
         replace(models.prose, threshold=round(thresholds["prose"], 2), trained_on=how),
         replace(models.fields, threshold=round(thresholds["fields"], 2), trained_on=how),
+        embedder.name,
     )
     print(models.to_json())
     if args.write:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 
+from cultureqa.embedding.base import Embedder
 from cultureqa.search.answer_model import (
     ANSWER_FEATURES,
     FIELDS_SHORT_SHARE,
@@ -18,6 +20,7 @@ from cultureqa.search.answer_model import (
     default_models,
     shows_number,
 )
+from cultureqa.search.library import warn_if_uncalibrated
 
 
 @pytest.mark.parametrize("kind", ["prose", "fields"])
@@ -81,3 +84,19 @@ def test_the_evidence_repeats_the_window_features_in_the_answer_models_order() -
     assert repeated == list(ANSWER_FEATURES[3:-3])
     assert ANSWER_FEATURES[:3] == ("probability", "margin", "score")
     assert ANSWER_FEATURES[-3:] == ("passage_similarity", "broad", "bias")
+
+
+def test_the_shipped_answer_model_was_fit_on_the_default_model(real_embedder: Embedder) -> None:
+    assert default_models().embedding_model == real_embedder.name
+    warn_if_uncalibrated.cache_clear()
+    assert not warn_if_uncalibrated(real_embedder.name)
+
+
+def test_another_model_is_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
+    warn_if_uncalibrated.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="cultureqa"):
+        assert warn_if_uncalibrated("all-mpnet-base-v2")
+        warn_if_uncalibrated("all-mpnet-base-v2")
+    [record] = [r for r in caplog.records if "not calibrated" in r.getMessage()]
+    assert "all-mpnet-base-v2" in record.getMessage()
+    assert default_models().embedding_model in record.getMessage()

@@ -159,6 +159,9 @@ class AnswerModels:
 
     prose: AnswerModel
     fields: AnswerModel
+    # The sentence-transformers model whose similarities they were fit on: with another, the
+    # confidences are not calibrated (library.make_answerer warns).
+    embedding_model: str = ""
 
     def for_article(self, short_share: float) -> AnswerModel:
         """The model for a question whose first passage's article has this share of short
@@ -168,6 +171,7 @@ class AnswerModels:
     def to_json(self) -> str:
         return json.dumps(
             {
+                "embedding_model": self.embedding_model,
                 "prose": json.loads(self.prose.to_json()),
                 "fields": json.loads(self.fields.to_json()),
             },
@@ -180,6 +184,7 @@ class AnswerModels:
         return cls(
             AnswerModel.from_json(json.dumps(data["prose"])),
             AnswerModel.from_json(json.dumps(data["fields"])),
+            str(data.get("embedding_model", "")),
         )
 
 

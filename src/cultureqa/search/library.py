@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from cultureqa.embedding.base import Embedder
@@ -20,6 +21,7 @@ from cultureqa.errors import IndexNotFoundError, IndexUnavailableError, UnknownC
 from cultureqa.index.collections import index_dir_of, published_collections
 from cultureqa.index.store import BUILD_HINT, LoadedIndex, current_version, load_index
 from cultureqa.search.answer import Answerer
+from cultureqa.search.answer_model import default_models
 from cultureqa.search.places import ArticleNames
 from cultureqa.search.retrieval import make_retriever
 from cultureqa.settings import Settings
@@ -37,6 +39,7 @@ def make_answerer(
     """The answerer of one loaded index. The places its articles name are found once, here,
     and shared by the ranking and the answer."""
     names = ArticleNames.from_passages(index.passages)
+    warn_if_uncalibrated(embedder.name)
     return Answerer(
         make_retriever(retriever, index, names),
         index,
@@ -46,6 +49,24 @@ def make_answerer(
         max_top_k=settings.max_top_k,
         collection=None if collection == settings.default_collection else collection,
     )
+
+
+@cache  # once per model and process: every collection's answerer shares the answer model
+def warn_if_uncalibrated(model: str) -> bool:
+    """Warn when the shipped answer model was fit on another sentence-transformers model's
+    similarities: its confidences (and so which answers are withheld) are then uncalibrated.
+    True when it warned."""
+    fitted = default_models().embedding_model
+    if not fitted or fitted == model:
+        return False
+    log.warning(
+        "the answer model was fit on %s's similarities, not %s's: its confidences are not "
+        "calibrated for this model; refit it on the dev sets (python -m benchmarks.answer_model "
+        "fit, docs/retrieval.md)",
+        fitted,
+        model,
+    )
+    return True
 
 
 @dataclass(frozen=True)
