@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Request, status
@@ -20,6 +21,7 @@ from cultureqa.index.collections import (
 )
 from cultureqa.index.ingest import IngestReport, ProgressCallback
 from cultureqa.index.sources import article_files, delete_article, store_article
+from cultureqa.store.jobs import JobRecord
 
 UPLOAD_NAME_PATTERN = (
     r"^[A-Za-z0-9][A-Za-z0-9_-]{0,100}\.("
@@ -150,20 +152,44 @@ def remove_article(collection: str, file_name: str, settings: SettingsDep) -> No
     response_model=JobOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Start re-indexing a collection from its articles, as a background job",
+    description="With CULTUREQA_BUILDER=external the job goes into the database's job table "
+    "and `cultureqa worker` runs it; while a job of the collection is still queued, that job "
+    "is returned.",
 )
 def reindex(collection: str, state: StateDep) -> JobOut:
     check_collection_name(collection)
     settings = state.settings
     embedder, jobs = state.started_jobs()
+    sources_of(settings, collection).mkdir(parents=True, exist_ok=True)
+    if state.job_queue is not None:
+        return job_out(state.job_queue.enqueue(collection, requested_by=socket.gethostname()))
 
     def work(progress: ProgressCallback) -> IngestReport:
         return ingest_collection(settings, embedder, collection, on_progress=progress)
 
-    sources_of(settings, collection).mkdir(parents=True, exist_ok=True)
     return JobOut.model_validate(jobs.submit(collection, work))
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, summary="A re-index job's progress")
 def get_job(job_id: str, state: StateDep) -> JobOut:
     _, jobs = state.started_jobs()
+    if state.job_queue is not None:  # the same row, whichever replica reads it
+        return job_out(state.job_queue.get(job_id))
     return JobOut.model_validate(jobs.get(job_id))
+
+
+def job_out(job: JobRecord) -> JobOut:
+    """A job of the database's table as the API shows it (times in seconds since the epoch)."""
+    return JobOut(
+        id=job.id,
+        collection=job.collection,
+        state=job.state,
+        embedded=job.embedded,
+        to_embed=job.to_embed,
+        summary=job.summary,
+        warnings=list(job.warnings),
+        error=job.error,
+        version=job.version,
+        created_at=job.created_at.timestamp(),
+        finished_at=job.finished_at.timestamp() if job.finished_at else None,
+    )

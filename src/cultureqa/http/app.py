@@ -29,6 +29,7 @@ from cultureqa.runtime import apply_threads, serving_plan
 from cultureqa.search.library import Library
 from cultureqa.settings import Settings
 from cultureqa.store import open_question_log
+from cultureqa.store.jobs import JobQueue
 
 log = logging.getLogger("cultureqa")
 
@@ -108,13 +109,17 @@ def start(state: AppState, embedder: Embedder | None, build_missing_index: bool)
     state.question_log = open_question_log(settings)
     state.metrics.registry.register(QuestionLogCollector(state.question_log.stats))
     state.embedder = embedder or load_embedder(settings, threads=state.plan.torch_threads)
-    if build_missing_index:
+    if build_missing_index and settings.builder == "inline":
         ensure_index(settings, state.embedder, progress=True)
+    elif build_missing_index:
+        log.info("CULTUREQA_BUILDER=external: `cultureqa worker` builds the indexes")
     library = Library(settings, state.embedder)
     library.start()
     state.library = library
     state.metrics.status_source = library.status
     state.jobs = JobRunner(on_success=library.refresh)
+    if settings.builder == "external":  # the question log's database holds the job table
+        state.job_queue = JobQueue(state.question_log.engine)
     for collection in library.status():
         if collection.version:
             log.info("Collection %r: version %s", collection.name, collection.version)

@@ -55,6 +55,7 @@ def serve(settings: Settings, overrides: dict[str, Any]) -> None:
     if settings.workers == 1:
         uvicorn.run(create_app(settings, build_missing_index=True), **common)
         return
-    ensure_index(settings, load_embedder(settings), progress=True)
+    if settings.builder == "inline":  # else `cultureqa worker` builds it
+        ensure_index(settings, load_embedder(settings), progress=True)
     export_settings({**overrides, "workers": settings.workers})
     uvicorn.run(APP_FACTORY, factory=True, workers=settings.workers, **common)

@@ -23,6 +23,7 @@ from cultureqa.search.answer import Answerer
 from cultureqa.search.library import Library
 from cultureqa.settings import Settings
 from cultureqa.store import QuestionLog
+from cultureqa.store.jobs import JobQueue
 
 
 class AppState:
@@ -46,6 +47,8 @@ class AppState:
         self.embedder: Embedder | None = None
         self.library: Library | None = None
         self.jobs: JobRunner | None = None
+        # CULTUREQA_BUILDER=external: jobs go to the database's job table instead of `jobs`.
+        self.job_queue: JobQueue | None = None
         self.question_log: QuestionLog | None = None  # opened by the lifespan
 
     def started_library(self) -> Library:
