@@ -2,7 +2,9 @@
 once, so that concurrent requests on a few cores do not fight over them.
 
 Serving: each ask runs single-threaded (1 torch thread, 1 FAISS thread) and as many asks run
-side by side as there are cores for this process (cores / workers). One ask at a time on all
+side by side as there are cores for this process (cores / workers); micro-batched (the default),
+as many forward passes of the model run side by side, each shared by the questions that arrived
+together, and more asks are let in to share them. One ask at a time on all
 cores would be no faster per ask for a short question, and several asks each wanting every core
 would slow one another down by far more than their share. Ingest: every core for one big batch.
 Settings override each number.
@@ -25,6 +27,7 @@ class ThreadPlan:
     torch_threads: int
     faiss_threads: int
     concurrent_asks: int
+    model_passes: int = 1  # forward passes of the model at once, when asks are micro-batched
 
 
 def available_cores() -> int:
@@ -37,10 +40,14 @@ def available_cores() -> int:
 
 def serving_plan(settings: Settings, cores: int | None = None) -> ThreadPlan:
     share = max(1, (cores or available_cores()) // settings.workers)
+    # Micro-batched, an ask waiting for its forward pass holds no core: as many asks as fit in
+    # one pass are let in, so that they can share it, and `share` passes run at once.
+    batched = max(share, settings.micro_batch_max) if settings.micro_batching else share
     return ThreadPlan(
         torch_threads=settings.torch_threads or 1,
         faiss_threads=settings.faiss_threads or 1,
-        concurrent_asks=settings.max_concurrent_asks or share,
+        concurrent_asks=settings.max_concurrent_asks or batched,
+        model_passes=share,
     )
 
 

@@ -219,6 +219,26 @@ class Settings(BaseSettings):
     workers: int = Field(
         1, ge=1, le=64, description="Server processes `serve` starts, each with its own model."
     )
+    micro_batching: bool = Field(
+        True,
+        description="Embed questions asked at about the same time in shared forward passes of "
+        "the model (cheaper per question than one pass each); see embedding/batching.py. A "
+        "question that finds the server idle is embedded at once.",
+    )
+    micro_batch_window_ms: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="Milliseconds a question may wait for others to share its forward pass, "
+        "when the server is busy (micro-batching).",
+    )
+    micro_batch_max: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Most questions in one forward pass (micro-batching); with it on, as many "
+        "asks are computed at once unless max_concurrent_asks says otherwise.",
+    )
     rate_limit_per_minute: float = Field(
         120,
         ge=0,

@@ -13,8 +13,10 @@ from starlette.routing import BaseRoute
 
 from cultureqa import __version__
 from cultureqa.embedding.base import Embedder
+from cultureqa.embedding.batching import MicroBatcher, micro_batched
 from cultureqa.embedding.factory import load_embedder
 from cultureqa.http import admin, ask, conversations, feedback, insights, status, web
+from cultureqa.http.batch_metrics import MicroBatchCollector
 from cultureqa.http.docs import docs_routes
 from cultureqa.http.errors import EXCEPTION_HANDLERS
 from cultureqa.http.log_metrics import QuestionLogCollector
@@ -108,7 +110,13 @@ def start(state: AppState, embedder: Embedder | None, build_missing_index: bool)
     # down); asks are answered whatever the database does.
     state.question_log = open_question_log(settings)
     state.metrics.registry.register(QuestionLogCollector(state.question_log.stats))
-    state.embedder = embedder or load_embedder(settings, threads=state.plan.torch_threads)
+    state.embedder = micro_batched(
+        embedder or load_embedder(settings, threads=state.plan.torch_threads),
+        settings,
+        slots=state.plan.model_passes,
+    )
+    if isinstance(state.embedder, MicroBatcher):
+        state.metrics.registry.register(MicroBatchCollector(state.embedder.stats))
     if build_missing_index and settings.builder == "inline":
         ensure_index(settings, state.embedder, progress=True)
     elif build_missing_index:
@@ -133,5 +141,7 @@ def stop(state: AppState) -> None:
     if state.jobs is not None:
         state.jobs.shutdown()
     state.gate.shutdown()
+    if isinstance(state.embedder, MicroBatcher):
+        state.embedder.close()
     if state.question_log is not None:
         state.question_log.close()  # writes what is queued first
