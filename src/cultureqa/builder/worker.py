@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from cultureqa.errors import CultureQAError, StoreUnavailableError
@@ -73,6 +74,11 @@ class LeaseKeeper:
     def __exit__(self, *_exc_info: object) -> None:
         self._done.set()
         self._thread.join()
+
+    @property
+    def reported(self) -> tuple[int, int | None]:
+        """The last progress the build reported: (embedded, to_embed)."""
+        return self._progress
 
     def progress(self, done: int, total: int) -> None:
         """The build's progress callback: noted for the next heartbeat; raises JobInterrupted
@@ -189,16 +195,19 @@ class Worker:
         except JobInterrupted:
             return None
         except CultureQAError as exc:
-            return Outcome(succeeded=False, error=str(exc))
+            outcome = Outcome(succeeded=False, error=str(exc))
         except Exception as exc:  # a job must end in a state someone can read
             log.exception("Job %s failed", job.id)
-            return Outcome(succeeded=False, error=repr(exc))
-        return Outcome(
-            succeeded=True,
-            summary=report.summary(),
-            warnings=[str(warning) for warning in report.warnings],
-            version=report.manifest.version,
-        )
+            outcome = Outcome(succeeded=False, error=repr(exc))
+        else:
+            outcome = Outcome(
+                succeeded=True,
+                summary=report.summary(),
+                warnings=[str(warning) for warning in report.warnings],
+                version=report.manifest.version,
+            )
+        embedded, to_embed = keeper.reported
+        return replace(outcome, embedded=embedded, to_embed=to_embed)
 
     def _prune(self) -> None:
         try:

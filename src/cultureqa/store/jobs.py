@@ -86,6 +86,8 @@ class Outcome:
     warnings: Sequence[str] = ()
     version: str | None = None
     error: str | None = None
+    embedded: int = 0  # the last progress the build reported
+    to_embed: int | None = None
 
 
 def new_job_id() -> str:
@@ -267,6 +269,8 @@ class JobQueue:
             "warnings": list(outcome.warnings),
             "version": outcome.version,
             "error": outcome.error,
+            "embedded": outcome.embedded,
+            "to_embed": outcome.to_embed,
         }
         with self._transaction("record a job's outcome") as connection:
             done = connection.execute(update(index_jobs).where(self._fenced(job)).values(values))
