@@ -1,0 +1,90 @@
+"""Issue 15's load test: 50 clients ask through nginx for 60 s; at 20 s one of the three replicas
+is SIGKILLed, at 40 s it is started again. No client sees a failure or a 5xx (nginx passes the
+asks the dead replica held on to another), and the question log in PostgreSQL holds, by ask
+id, every answered ask once and nothing else.
+
+With one exception, which this test bounds rather than hides: a replica writes its question
+log behind the answers (a queue and one writer, issue 14, so that an ask never waits for the
+database), and SIGKILL takes the queue with it. The asks the killed replica answered in its
+last moment (the writer gathers records for up to 0.1 s, then commits) are answered but never
+logged; every one of them was answered by that replica, in the second before it died."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from tests.cluster.conftest import START_TIMEOUT_S, Cluster
+from tests.cluster.load import Event, run_load
+from tests.cluster.processes import UPSTREAM_HEADER, Replica
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+CLIENTS = 50
+SECONDS = 60.0
+KILL_AT = 20.0
+RESTART_AT = 40.0
+# How long before its death an answer of the killed replica may be and still be lost: the
+# writer's linger (0.1 s) and a commit, on a machine whose other work may stall it.
+LOST_WITHIN_S = 1.0
+
+
+def rejoined(cluster: Cluster, replica: Replica, asks: int = 60) -> bool:
+    """Whether nginx sends `replica` an ask again, within `asks` asks (nginx leaves a replica
+    that failed alone for fail_timeout, 5 s, then tries it again)."""
+    with httpx.Client(timeout=30) as client:
+        for _ in range(asks):
+            response = client.post(f"{cluster.url}/ask", json={"question": "Kyoto food?"})
+            assert response.status_code == 200, response.text
+            if response.headers[UPSTREAM_HEADER] == replica.address:
+                return True
+            time.sleep(0.25)
+    return False
+
+
+def test_fifty_clients_while_a_replica_is_killed_and_restarted(cluster: Cluster) -> None:
+    cluster.ensure_ready()
+    cluster.wait_until_logged()
+    before = set(cluster.logged_ask_ids())
+    victim = cluster.replicas[1]
+
+    load = run_load(
+        cluster.url,
+        CLIENTS,
+        SECONDS,
+        [Event(KILL_AT, "SIGKILL", victim.kill), Event(RESTART_AT, "restart", victim.start)],
+    )
+    print(load.summary())
+    outcomes = load.outcomes
+
+    failed = [o for o in outcomes if o.status != 200]
+    assert not failed, f"{len(failed)} failed, e.g. {failed[:5]}\n{cluster.nginx.error_log()}"
+    answers = Counter(o.answered_by for o in outcomes)
+    assert set(answers) == {r.address for r in cluster.replicas}, answers
+    _, killed = load.events["SIGKILL"]
+    restarted, _ = load.events["restart"]
+    assert not [
+        o for o in outcomes if o.answered_by == victim.address and killed < o.sent < restarted
+    ]
+    victim.wait_ready(START_TIMEOUT_S)  # it came back, and nginx sends it asks again:
+    assert rejoined(cluster, victim)
+    again = sum(o.answered_by == victim.address and o.sent > restarted for o in outcomes)
+    print(f"{victim.name} answered {answers[victim.address]} asks, {again} after its restart")
+
+    cluster.wait_until_logged()
+    logged = [ask for ask in cluster.logged_ask_ids() if ask not in before]
+    answered = {o.ask_id: o for o in outcomes}
+    assert len(answered) == len(outcomes)  # one id per answer
+    unlogged = [answered[ask] for ask in set(answered) - set(logged)]
+    print(
+        f"asks answered {len(answered)}, logged {len(logged)}, answered but not logged "
+        f"{len(unlogged)} (all by {victim.name}, in its last "
+        f"{max((killed - o.sent - o.took for o in unlogged), default=0.0):.2f} s)"
+    )
+    assert len(logged) == len(set(logged))  # none twice
+    assert set(logged) <= set(answered)  # none that no client got
+    assert [o for o in unlogged if o.answered_by != victim.address] == []
+    assert [o for o in unlogged if o.sent + o.took < killed - LOST_WITHIN_S] == []
