@@ -178,13 +178,19 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, site: str, timeout: float = 30) -> None:
+    def check(self, site: str) -> subprocess.CompletedProcess[str]:
+        """Write the configuration with `site` in its http block; `nginx -t` on it."""
         self.config.write_text(MAIN_CONFIG.format(prefix=self.prefix, site=site))
-        binary = nginx_binary()
-        command = [binary, "-p", str(self.prefix), "-c", str(self.config)]
-        command += ["-e", str(self.prefix / "error.log")]
-        checked = subprocess.run([*command, "-t"], capture_output=True, text=True, check=False)
+        return subprocess.run([*self._command(), "-t"], capture_output=True, text=True, check=False)
+
+    def _command(self) -> list[str]:
+        command = [nginx_binary(), "-p", str(self.prefix), "-c", str(self.config)]
+        return [*command, "-e", str(self.prefix / "error.log")]
+
+    def start(self, site: str, timeout: float = 30) -> None:
+        checked = self.check(site)
         assert checked.returncode == 0, checked.stderr
+        command = self._command()
         with (self.prefix / "stderr.log").open("wb") as out:
             self.process = subprocess.Popen(
                 [*command, "-g", "daemon off;"], stdout=out, stderr=subprocess.STDOUT

@@ -111,7 +111,7 @@ def test_asks_are_answered_while_postgresql_is_stopped(server: Replica, postgres
         f"outages {after['cultureqa_question_log_outages_total']:g}"
     )
     assert after["cultureqa_question_log_database_up"] == 1.0
-    assert after["cultureqa_question_log_outages_total"] == 1.0
+    assert after["cultureqa_question_log_outages_total"] >= 1.0
     assert after['cultureqa_question_log_records_total{outcome="dropped"}'] == 0.0
     assert after['cultureqa_question_log_records_total{outcome="failed"}'] == 0.0
     logged = logged_ask_ids(postgres)

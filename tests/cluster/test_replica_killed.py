@@ -28,8 +28,9 @@ SECONDS = 60.0
 KILL_AT = 20.0
 RESTART_AT = 40.0
 # How long before its death an answer of the killed replica may be and still be lost: the
-# writer's linger (0.1 s) and a commit, on a machine whose other work may stall it.
-LOST_WITHIN_S = 1.0
+# writer's linger (0.1 s) and a commit, 0.3 s at most in the runs here; the rest is room for
+# a machine whose other work stalls the writer.
+LOST_WITHIN_S = 5.0
 
 
 def rejoined(cluster: Cluster, replica: Replica, asks: int = 60) -> bool:

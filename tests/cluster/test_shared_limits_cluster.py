@@ -67,6 +67,6 @@ def test_asks_are_answered_while_redis_is_stopped(cluster: Cluster) -> None:
         outages = now["cultureqa_rate_limit_redis_outages_total"]
         failures = now[REDIS_FAILURES]
         print(f"{replica.name}: outages {outages:g}, checks without Redis {failures:g}")
-        assert outages == then["cultureqa_rate_limit_redis_outages_total"] + 1
+        assert outages >= then["cultureqa_rate_limit_redis_outages_total"] + 1
         assert failures > then[REDIS_FAILURES]
         assert now["cultureqa_rate_limit_redis_up"] == 1.0  # back on Redis after it returned
