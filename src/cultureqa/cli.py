@@ -404,7 +404,7 @@ def serve(
 @click.option("--once", is_flag=True, help="Stop when no job is left, instead of waiting.")
 @click.option(
     "--lease",
-    type=click.FloatRange(5, 3600),
+    type=click.FloatRange(2, 3600),
     default=60.0,
     show_default=True,
     help="Seconds a claimed job stays this worker's without a heartbeat (renewed every "
