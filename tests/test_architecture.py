@@ -28,9 +28,11 @@ MAY_IMPORT = {
     "index": {"corpus", "embedding"},
     "search": {"corpus", "embedding", "index"},
     "evaluation": {"corpus", "embedding", "index", "search"},
-    "http": {"corpus", "embedding", "index", "search", "store", "testing"},
+    "http": {"corpus", "embedding", "index", "search", "store", "testing", "lti"},
     # The question log's database: root modules only, so any layer above may use it.
     "store": set(),
+    # LTI 1.3 (platforms, keys, launches, sessions) over the question log's database.
+    "lti": {"store"},
     # `cultureqa worker`: claims jobs from the store, builds with index.
     "builder": {"corpus", "embedding", "index", "store"},
 }
