@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from fastapi import Request
@@ -21,6 +21,7 @@ from fastapi import Request
 from cultureqa.errors import ForbiddenError, UnauthorizedError
 from cultureqa.http.ratelimit import Limiter, client_address, parse_networks
 from cultureqa.http.shared_limits import make_limiter
+from cultureqa.lti.sessions import looks_like_session
 from cultureqa.settings import Settings
 
 
@@ -54,6 +55,9 @@ class AskGuard:
         self._keys = self._open + [key for key in self._scopes if key not in self._open]
         self._proxies = parse_networks(settings.trusted_proxies)
         self.limiter: Limiter = make_limiter(settings)
+        # LTI course sessions (lti/sessions.py), set when the app starts: a session token as
+        # Bearer opens its course's collection only, in key mode and in public mode alike.
+        self.sessions: Callable[[str], str] | None = None
 
     @property
     def key_mode(self) -> bool:
@@ -79,9 +83,18 @@ class AskGuard:
         self.check_key(request)
         self.limiter.check(self.client(request))
 
+    def session_collection(self, request: Request) -> str | None:
+        """The collection the request's LTI course session opens; None without one. A session
+        that does not verify (expired, forged) is a 401."""
+        token = bearer_token(request.headers.get("authorization"))
+        if token is None or self.sessions is None or not looks_like_session(token):
+            return None
+        return self.sessions(token)
+
     def check_key(self, request: Request) -> None:
-        """Key mode: 401 without an API key, 403 (refuse_key) with a wrong one."""
-        if not self.key_mode:
+        """Key mode: 401 without an API key, 403 (refuse_key) with a wrong one. An LTI course
+        session passes (its collection is checked by check_collection)."""
+        if self.session_collection(request) is not None or not self.key_mode:
             return
         token = bearer_token(request.headers.get("authorization"))
         if token is None:
@@ -93,7 +106,13 @@ class AskGuard:
 
     def check_collection(self, request: Request, collection: str) -> None:
         """Key mode: 403 when the request's key is limited to collections other than this one.
-        Call it after check_key (the key is then a valid one)."""
+        Call it after check_key (the key is then a valid one). An LTI course session opens
+        its course's collection and no other, whatever the mode."""
+        scoped = self.session_collection(request)
+        if scoped is not None:
+            if collection != scoped:
+                raise ForbiddenError("this course's session opens its own collection only")
+            return
         if not self.key_mode:
             return
         key = matching_key(bearer_token(request.headers.get("authorization")), self._keys)

@@ -15,7 +15,7 @@ from cultureqa import __version__
 from cultureqa.embedding.base import Embedder
 from cultureqa.embedding.batching import MicroBatcher, micro_batched
 from cultureqa.embedding.factory import load_embedder
-from cultureqa.http import admin, ask, conversations, feedback, insights, status, web
+from cultureqa.http import admin, ask, conversations, feedback, insights, lti, status, web
 from cultureqa.http.batch_metrics import MicroBatchCollector
 from cultureqa.http.docs import docs_routes
 from cultureqa.http.errors import EXCEPTION_HANDLERS
@@ -27,6 +27,7 @@ from cultureqa.http.middleware.request import RequestMiddleware
 from cultureqa.http.state import AppState
 from cultureqa.index.collections import ensure_index
 from cultureqa.index.jobs import JobRunner
+from cultureqa.lti import LtiTool
 from cultureqa.runtime import apply_threads, serving_plan
 from cultureqa.search.library import Library
 from cultureqa.settings import Settings
@@ -94,7 +95,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     flat list lets the middleware and the 405 handler see every route (include_router would
     wrap them)."""
     routers = [ask.router, status.router, admin.router, web.router, feedback.router]
-    routers += [conversations.router, insights.router]
+    routers += [conversations.router, insights.router, lti.router, lti.admin_router]
     if settings.metrics_enabled:
         routers.append(status.metrics_router)
     found: list[BaseRoute] = [route for router in routers for route in router.routes]
@@ -110,6 +111,9 @@ def start(state: AppState, embedder: Embedder | None, build_missing_index: bool)
     # down); asks are answered whatever the database does.
     state.question_log = open_question_log(settings)
     state.metrics.registry.register(QuestionLogCollector(state.question_log.stats))
+    salt = settings.hash_salt.get_secret_value() if settings.hash_salt else None
+    state.lti = LtiTool(state.question_log.engine, salt)
+    state.guard.sessions = state.lti.session_collection
     state.embedder = micro_batched(
         embedder or load_embedder(settings, threads=state.plan.torch_threads),
         settings,

@@ -105,6 +105,20 @@ def _short(value: float, percent: bool) -> str:
 def insights_page(
     insights: Insights, collections: Sequence[str], csrf: str | None, nonce: str
 ) -> str:
+    parts = [
+        f"<h1>Insights: {escape(insights.collection)}</h1>",
+        _filter_form(insights, collections),
+        _logout_form(csrf),
+        *report(insights),
+        _exports(insights),
+    ]
+    return page(f"Insights: {insights.collection}", "\n".join(parts), nonce)
+
+
+def report(insights: Insights) -> list[str]:
+    """The report itself, without the owner's forms and links: the summary, the charts, the
+    gaps, the most cited and the thumbs down (also what an instructor sees of the course's
+    collection after an LTI launch)."""
     days = insights.days
     asks_chart = bar_chart(
         "Questions per day", days, [d.asks for d in days], [f"{d.asks} questions" for d in days]
@@ -116,10 +130,7 @@ def insights_page(
         [f"{d.no_answer_rate:.0%} unanswered ({d.unanswered} of {d.asks})" for d in days],
         percent=True,
     )
-    parts = [
-        f"<h1>Insights: {escape(insights.collection)}</h1>",
-        _filter_form(insights, collections),
-        _logout_form(csrf),
+    return [
         '<p class="summary">'
         f'<span>Questions: <strong id="asks">{insights.asks}</strong></span>'
         f'<span>Unanswered: <strong id="unanswered">{insights.unanswered}</strong></span>'
@@ -133,9 +144,7 @@ def insights_page(
         _cited("Most-cited articles", "articles", insights.articles),
         _cited("Most-cited sections", "sections", insights.sections),
         _thumbs_down(insights),
-        _exports(insights),
     ]
-    return page(f"Insights: {insights.collection}", "\n".join(parts), nonce)
 
 
 def _filter_form(insights: Insights, collections: Sequence[str]) -> str:

@@ -18,6 +18,7 @@ from cultureqa.http.gate import AskGate
 from cultureqa.http.metrics import ServiceMetrics
 from cultureqa.http.shared_limits import SharedLimitsCollector, SharedRateLimiter
 from cultureqa.index.jobs import JobRunner
+from cultureqa.lti import LtiTool
 from cultureqa.runtime import ThreadPlan, apply_threads
 from cultureqa.search.answer import Answerer
 from cultureqa.search.library import Library
@@ -50,6 +51,7 @@ class AppState:
         # CULTUREQA_BUILDER=external: jobs go to the database's job table instead of `jobs`.
         self.job_queue: JobQueue | None = None
         self.question_log: QuestionLog | None = None  # opened by the lifespan
+        self.lti: LtiTool | None = None  # on the question log's database, by the lifespan
 
     def started_library(self) -> Library:
         if self.library is None:

@@ -284,6 +284,8 @@
       suggestions: (data.suggestions || "").split("|").map(function (s) { return s.trim(); })
         .filter(Boolean).slice(0, 6),
       collection: (data.collection || "").trim() || null,
+      // An LTI course session (the launched page's): sent as a Bearer token, never stored.
+      token: (data.token || "").trim() || null,
       target: (data.target || "").trim() || null
     };
   }
@@ -481,7 +483,7 @@
     var timer = setTimeout(function () { if (controller) controller.abort(); }, TIMEOUT_MS);
     fetch(this.config.api + "/ask", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: this.headers(),
       body: JSON.stringify(body),
       credentials: "omit",
       signal: controller ? controller.signal : undefined
@@ -697,6 +699,12 @@
     return row;
   };
 
+  Chat.prototype.headers = function () {
+    var headers = { "Content-Type": "application/json" };
+    if (this.config.token) headers.Authorization = "Bearer " + this.config.token;
+    return headers;
+  };
+
   Chat.prototype.sendFeedback = function (turn, shown, rating) {
     var response = turn.response || {};
     var body = { rating: rating, question: turn.question };
@@ -707,7 +715,7 @@
     if (typeof response.conversation_id === "string") body.conversation_id = response.conversation_id;
     if (this.config.collection) body.collection = this.config.collection;
     return fetch(this.config.api + "/feedback", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit"
+      method: "POST", headers: this.headers(), body: JSON.stringify(body), credentials: "omit"
     }).then(function (r) { return r.ok; }, function () { return false; });
   };
 

@@ -1,0 +1,315 @@
+"""LTI 1.3's routes: OIDC login initiation (/lti/login), the launch (/lti/launch), the
+deep-linking answer (/lti/deep-link), the instructor's insights (/lti/insights), the tool's
+keys (/lti/jwks), and the owner's platform registry under /admin/lti. Thin: lti/ decides, this
+module reads forms and renders pages. Every refusal is an HTML page saying why, with nobody
+signed in; the session after a launch travels in the page, never in a cookie."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from cultureqa.errors import CultureQAError, InvalidRequestError, StoreUnavailableError
+from cultureqa.http import lti_pages
+from cultureqa.http.admin import require_admin_key
+from cultureqa.http.insights import collection_names, gather
+from cultureqa.http.state import AppState, StateDep
+from cultureqa.lti import LtiTool
+from cultureqa.lti.launch import Launch
+from cultureqa.lti.platforms import Platform, add_platform, list_platforms, remove_platform
+
+MAX_FORM_BYTES = 60_000  # an id_token with many claims runs to a few kilobytes; room to spare
+READY_TIMEOUT_S = 5.0
+STATE_COOKIE_PREFIX = "cqa_lti_state_"
+STATE_COOKIE_SECONDS = 600
+
+T = TypeVar("T")
+router = APIRouter(prefix="/lti", include_in_schema=False)
+
+
+def tool_of(state: AppState) -> LtiTool:
+    """The LTI tool, once the question log's database is migrated (blocking: off the loop)."""
+    if state.lti is None or state.question_log is None:
+        raise StoreUnavailableError("the service is still starting")
+    state.question_log.wait_until_ready(READY_TIMEOUT_S)
+    return state.lti
+
+
+def state_cookie(state: str) -> str:
+    """One cookie per login in flight, named after its state: two placements launching at
+    once on one course page do not overwrite each other's."""
+    return STATE_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+def base_url(request: Request, state: AppState) -> str:
+    return state.settings.public_url or str(request.base_url).rstrip("/")
+
+
+def frame_ancestors(state: AppState, platforms: list[Platform]) -> list[str]:
+    """Who may frame the LTI pages: CULTUREQA_FRAME_ANCESTORS and the registered platforms'
+    own origins (a Canvas school's domain differs from its issuer's: list it there)."""
+    own = [a for a in state.settings.frame_ancestors if a != "'none'"]
+    found = sorted({origin for p in platforms for origin in p.origins()} - set(own))
+    return own + found or ["'none'"]
+
+
+def page(
+    body: str,
+    nonce: str,
+    ancestors: list[str],
+    *,
+    status_code: int = 200,
+    forms: tuple[str, ...] = (),
+) -> HTMLResponse:
+    return HTMLResponse(
+        body,
+        status_code=status_code,
+        headers={
+            "Content-Security-Policy": lti_pages.policy(nonce, ancestors, forms),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+async def refusal(state: AppState, exc: CultureQAError) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    try:
+        platforms = await run_in_threadpool(list_platforms, state.lti.engine) if state.lti else []
+    except CultureQAError:
+        platforms = []
+    body = lti_pages.error_page(exc.message, exc.hint, nonce)
+    return page(body, nonce, frame_ancestors(state, platforms), status_code=exc.status)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidRequestError("the form is too large")
+    try:
+        fields = parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=30)
+    except ValueError as exc:
+        raise InvalidRequestError("the form has too many fields") from exc
+    return {name: values[0] for name, values in fields.items() if values}
+
+
+async def fields_of(request: Request) -> dict[str, str]:
+    if request.method == "POST":
+        return await read_form(request)
+    return {k: v for k, v in request.query_params.items()}
+
+
+async def ready_tool(state: AppState) -> LtiTool:
+    return await run_in_threadpool(tool_of, state)
+
+
+async def run(state: AppState, work: Callable[[LtiTool], T]) -> T:
+    return await run_in_threadpool(lambda: work(tool_of(state)))
+
+
+@router.api_route("/login", methods=["GET", "POST"], response_class=Response)
+async def login(request: Request, state: StateDep) -> Response:
+    """OIDC third-party initiated login: on to the platform's authorization endpoint, the
+    login's state bound to this browser by a cookie (SameSite=None, Partitioned: kept under
+    the LMS's site, so it works where third-party cookies are blocked)."""
+    launch_url = base_url(request, state) + "/lti/launch"
+    try:
+        fields = await fields_of(request)
+        redirect = await run(state, lambda tool: tool.begin_login(fields, launch_url))
+    except CultureQAError as exc:
+        return await refusal(state, exc)
+    response = RedirectResponse(redirect.url, status_code=302)
+    # Written out: Python's http.cookies (and so Starlette) knows Partitioned from 3.14 on.
+    # The state is URL-safe base64: nothing to quote.
+    response.headers.append(
+        "set-cookie",
+        f"{state_cookie(redirect.state)}={redirect.state}; Max-Age={STATE_COOKIE_SECONDS}; "
+        "Path=/lti/; Secure; HttpOnly; SameSite=None; Partitioned",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/launch", response_class=HTMLResponse)
+async def launch(request: Request, state: StateDep) -> HTMLResponse:
+    """The platform's form post: the id_token checked, then the course's page (learner or
+    instructor) or, for deep linking, the picker."""
+    given = ""
+    try:
+        fields = await read_form(request)
+        if "error" in fields:
+            raise InvalidRequestError(
+                f"the platform answered the login with an error: {fields['error']}",
+                hint=fields.get("error_description"),
+            )
+        given = fields.get("state", "")
+        browser = request.cookies.get(state_cookie(given)) if given else None
+        done = await run(state, lambda t: t.launch(fields.get("id_token", ""), given, browser))
+        response = await _launched(request, state, done)
+    except CultureQAError as exc:
+        response = await refusal(state, exc)
+    if given:  # used or refused, this login is over
+        response.delete_cookie(state_cookie(given), path="/lti/", secure=True, samesite="none")
+    return response
+
+
+async def _launched(request: Request, state: AppState, done: Launch) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    ancestors = frame_ancestors(state, [done.platform])
+    tool = tool_of(state)
+    if tool.is_deep_linking(done):
+        token = await run_in_threadpool(tool.deep_link_session, done)
+        current = await run_in_threadpool(tool.course_collection, done.platform.id, done.context_id)
+        free = await run_in_threadpool(tool.free_collections, collection_names(state))
+        body = lti_pages.picker_page(done.context_title, token, current, free, nonce)
+        return page(body, nonce, ancestors)
+    course = await run_in_threadpool(tool.course_page, done)
+    found = None
+    if course.session.role == "instructor":
+        found = await run_in_threadpool(gather, state, course.session.collection, None, None)
+    body = lti_pages.course_page(
+        course.course_title, course.session.collection, course.token, course.options, found, nonce
+    )
+    return page(body, nonce, ancestors)
+
+
+@router.post("/deep-link", response_class=HTMLResponse)
+async def deep_link(request: Request, state: StateDep) -> HTMLResponse:
+    """The instructor's choice: the course is bound to the collection and the browser posts
+    the signed LtiDeepLinkingResponse back to the platform."""
+    try:
+        fields = await read_form(request)
+        tool = await ready_tool(state)
+        session = tool.sessions.deep_link(fields.get("session", ""))
+        collection = fields.get("collection") or fields.get("new_collection", "").strip()
+        options = {
+            name: fields[name].strip()[:500]
+            for name in lti_pages.PICKED_OPTIONS
+            if fields.get(name, "").strip()
+        }
+        url = base_url(request, state) + "/lti/launch"
+        return_url, response_jwt = await run_in_threadpool(
+            tool.finish_deep_link, session, collection, options, url
+        )
+    except CultureQAError as exc:
+        return await refusal(state, exc)
+    nonce = secrets.token_urlsafe(16)
+    platforms = [p for p in await run_in_threadpool(tool.platforms) if p.id == session.platform_id]
+    body = lti_pages.return_page(return_url, response_jwt, nonce)
+    origin = return_url.split("?")[0]
+    return page(body, nonce, frame_ancestors(state, platforms), forms=(origin,))
+
+
+@router.post("/insights", response_class=HTMLResponse)
+async def course_insights(request: Request, state: StateDep) -> HTMLResponse:
+    """An instructor's course insights for other dates: the session from the launched page
+    says which course (and so which collection); nothing else can be named."""
+    try:
+        fields = await read_form(request)
+        tool = await ready_tool(state)
+        session = tool.sessions.course(fields.get("session", ""))
+        if session.role != "instructor":
+            raise InvalidRequestError("only the course's instructors see its insights")
+        found = await run_in_threadpool(
+            gather, state, session.collection, fields.get("since"), fields.get("until")
+        )
+        platforms = await run_in_threadpool(tool.platforms)
+    except CultureQAError as exc:
+        return await refusal(state, exc)
+    nonce = secrets.token_urlsafe(16)
+    own = [p for p in platforms if p.id == session.platform_id]
+    body = lti_pages.insights_only_page(session.course, fields["session"], found, nonce)
+    return page(body, nonce, frame_ancestors(state, own))
+
+
+@router.get("/jwks")
+async def jwks(state: StateDep) -> JSONResponse:
+    """The tool's public keys (JWK Set): platforms verify the deep-linking responses with
+    them. Retired keys stay listed while tokens they signed live."""
+    keys = await run(state, lambda tool: tool.jwks())
+    return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/lti.js")
+def script() -> Response:
+    content = (files("cultureqa") / "static" / "lti.js").read_bytes()
+    return Response(
+        content,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+class PlatformIn(BaseModel):
+    """A platform to register (or whose URLs to update, and deployments to add)."""
+
+    issuer: str = Field(description="The platform's issuer, e.g. https://canvas.instructure.com")
+    client_id: str = Field(description="The client id the platform gave this tool.")
+    auth_url: str = Field(description="The platform's OIDC authorization endpoint.")
+    token_url: str = Field(description="The platform's OAuth2 token endpoint.")
+    jwks_url: str = Field(description="The platform's public keys (JWKS).")
+    deployment_ids: list[str] = Field(min_length=1, description="Deployment ids to accept.")
+
+
+class PlatformOut(BaseModel):
+    issuer: str
+    client_id: str
+    auth_url: str
+    token_url: str
+    jwks_url: str
+    deployment_ids: list[str]
+
+    @classmethod
+    def of(cls, platform: Platform) -> PlatformOut:
+        return cls(
+            issuer=platform.issuer,
+            client_id=platform.client_id,
+            auth_url=platform.auth_url,
+            token_url=platform.token_url,
+            jwks_url=platform.jwks_url,
+            deployment_ids=sorted(platform.deployment_ids),
+        )
+
+
+admin_router = APIRouter(
+    prefix="/admin/lti", tags=["admin"], dependencies=[Depends(require_admin_key)]
+)
+
+
+@admin_router.get("/platforms", summary="The registered LTI platforms")
+async def platforms(state: StateDep) -> list[PlatformOut]:
+    found = await run(state, lambda tool: list_platforms(tool.engine))
+    return [PlatformOut.of(p) for p in found]
+
+
+@admin_router.post(
+    "/platforms", status_code=status.HTTP_201_CREATED, summary="Register an LTI platform"
+)
+async def register_platform(body: PlatformIn, state: StateDep) -> PlatformOut:
+    """Register a platform (Canvas, Moodle...), or update the URLs of one with the same issuer
+    and client id and add deployment ids. The URLs must be https (http only on loopback)."""
+    fields: dict[str, Any] = body.model_dump()
+    added = await run(state, lambda tool: add_platform(tool.engine, **fields))
+    return PlatformOut.of(added)
+
+
+@admin_router.delete(
+    "/platforms", status_code=status.HTTP_204_NO_CONTENT, summary="Forget an LTI platform"
+)
+async def forget_platform(
+    state: StateDep, issuer: Annotated[str, Query()], client_id: Annotated[str, Query()]
+) -> Response:
+    removed = await run(state, lambda tool: remove_platform(tool.engine, issuer, client_id))
+    if not removed:
+        raise InvalidRequestError("no platform is registered with that issuer and client id")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
