@@ -595,6 +595,137 @@ def insights(collection: str | None, since: str, until: str | None, as_json: boo
     click.echo(json.dumps(report.as_json(found), indent=2) if as_json else report.as_text(found))
 
 
+@cli.group()
+def lti() -> None:
+    """LTI 1.3: the platforms (Canvas, Moodle...) that may launch the chat, and the tool's keys.
+
+    Kept in the question log's database (CULTUREQA_DATABASE_URL), migrated first if needed.
+    """
+
+
+def _lti_engine() -> Any:
+    from cultureqa.store.database import create_sqlite_directory, make_engine
+    from cultureqa.store.migrate import upgrade_database
+    from cultureqa.store.question_log import database_url_of
+
+    engine = make_engine(database_url_of(_settings()))
+    create_sqlite_directory(engine.url)
+    upgrade_database(engine)
+    return engine
+
+
+@lti.command(name="add-platform")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), an https URL.")
+@click.option("--client-id", required=True, help="The client id the platform gave the tool.")
+@click.option("--auth-url", required=True, help="The platform's OIDC authorization endpoint.")
+@click.option("--token-url", required=True, help="The platform's OAuth2 token endpoint.")
+@click.option("--jwks-url", required=True, help="The platform's public keys (JWKS URL).")
+@click.option(
+    "--deployment-id",
+    "deployment_ids",
+    required=True,
+    multiple=True,
+    help="A deployment id launches may name; repeat for several.",
+)
+def lti_add_platform(
+    issuer: str,
+    client_id: str,
+    auth_url: str,
+    token_url: str,
+    jwks_url: str,
+    deployment_ids: tuple[str, ...],
+) -> None:
+    """Register a platform, or update the URLs of the one with this issuer and client id (and
+    add deployment ids). URLs must be https; http only on localhost, for trying it out."""
+    from cultureqa.lti.platforms import add_platform
+
+    try:
+        engine = _lti_engine()
+        platform = add_platform(
+            engine,
+            issuer=issuer,
+            client_id=client_id,
+            auth_url=auth_url,
+            token_url=token_url,
+            jwks_url=jwks_url,
+            deployment_ids=deployment_ids,
+        )
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    click.echo(
+        f"Registered {platform.issuer} (client id {platform.client_id}), deployments: "
+        + ", ".join(sorted(platform.deployment_ids))
+    )
+
+
+@lti.command(name="platforms")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+def lti_platforms(as_json: bool) -> None:
+    """List the registered platforms."""
+    from dataclasses import asdict
+
+    from cultureqa.lti.platforms import list_platforms
+
+    try:
+        found = list_platforms(_lti_engine())
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        rows = [{**asdict(p), "deployment_ids": sorted(p.deployment_ids)} for p in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for p in found:
+        click.echo(f"{p.issuer}  client id {p.client_id}")
+        click.echo(f"    login {p.auth_url}\n    token {p.token_url}\n    keys {p.jwks_url}")
+        click.echo(f"    deployments: {', '.join(sorted(p.deployment_ids))}")
+    if not found:
+        click.echo("No platforms registered; add one with `cultureqa lti add-platform`.")
+
+
+@lti.command(name="remove-platform")
+@click.option("--issuer", required=True, help="The platform's issuer.")
+@click.option("--client-id", required=True, help="Its client id.")
+def lti_remove_platform(issuer: str, client_id: str) -> None:
+    """Forget a platform, with its deployments and its courses' collection bindings."""
+    from cultureqa.lti.platforms import remove_platform
+
+    try:
+        removed = remove_platform(_lti_engine(), issuer, client_id)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    if not removed:
+        click.echo("No platform is registered with that issuer and client id.", err=True)
+        sys.exit(1)
+    click.echo(f"Removed {issuer} (client id {client_id}).")
+
+
+@lti.command(name="keys")
+@click.option("--rotate", is_flag=True, help="Make a new signing key; the old one is retired.")
+def lti_keys(rotate: bool) -> None:
+    """Show the tool's signing keys (published at /lti/jwks), or rotate them.
+
+    After a rotation the new key signs; the retired one stays published and accepted for 24
+    hours, longer than any token it signed lives, so nobody is logged out. The first key is
+    also made by the server on first use."""
+    from cultureqa.lti.keys import published_keys, rotate_keys
+
+    try:
+        engine = _lti_engine()
+        if rotate or not published_keys(engine):
+            made = rotate_keys(engine)
+            click.echo(f"New signing key {made.kid}.")
+        keys = published_keys(engine)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    for key in keys:
+        state = "signing" if key.retired_at is None else f"retired {key.retired_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{key.kid}  made {key.created_at:%Y-%m-%d %H:%M} UTC  {state}")
+
+
 def _counted(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
