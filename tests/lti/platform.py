@@ -67,6 +67,8 @@ class Emulator:
     jwks_fetches: int = 0
     deep_links: list[DeepLinkResult] = field(default_factory=list)
     deep_link_errors: list[str] = field(default_factory=list)
+    # What deep linking placed in each course: its custom parameters, sent with each launch.
+    placements: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.published = list(self.keys)
@@ -132,12 +134,13 @@ class Emulator:
                 "deep_link_return_url": f"{self.issuer}/deep-link-return",
                 "accept_types": ["ltiResourceLink"],
                 "accept_presentation_document_targets": ["iframe"],
-                "data": "opaque-platform-data",
+                "data": f"course:{course}",
             }
         else:
             found[claims.MESSAGE_TYPE] = claims.RESOURCE_LINK_REQUEST
             found[claims.RESOURCE_LINK] = {"id": f"link-{course}"}
-        if custom:
+        custom = custom if custom is not None else self.placements.get(course)
+        if custom and not deep_linking:
             found[claims.CUSTOM] = custom
         return found
 
@@ -204,8 +207,12 @@ class Emulator:
         assert found[claims.MESSAGE_TYPE] == claims.DEEP_LINKING_RESPONSE
         assert found[claims.VERSION] == "1.3.0"
         assert found[claims.DEPLOYMENT_ID] == DEPLOYMENT_ID
-        assert found[claims.DL_DATA] == "opaque-platform-data"
-        return DeepLinkResult(found, list(found[claims.CONTENT_ITEMS]))
+        assert str(found[claims.DL_DATA]).startswith("course:")  # the data it sent, echoed
+        result = DeepLinkResult(found, list(found[claims.CONTENT_ITEMS]))
+        self.placements[found[claims.DL_DATA].removeprefix("course:")] = dict(
+            result.items[0].get("custom") or {}
+        )
+        return result
 
 
 def _course_page(emulator: Emulator, query: dict[str, str]) -> str:

@@ -18,9 +18,10 @@ body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #111; }
 main.lti { max-width: 60rem; margin: 0 auto; padding: 0 1rem 2rem; }
 main.lti h1 { font-size: 1.3rem; } .chat { height: 560px; border: 1px solid #d0d5dd;
   border-radius: 8px; overflow: hidden; margin-bottom: 1.5rem; } .chat.full { height: 92vh; }
-label { display: block; margin: .6rem 0; } input[type=text], select { width: 100%;
-  max-width: 32rem; padding: .3rem; } .error { border-left: 4px solid #b91c1c;
-  padding: .2rem 1rem; } .muted { color: #555; }
+label { display: block; margin: .6rem 0; } label input[type=text], label select {
+  display: block; width: 100%; max-width: 32rem; padding: .3rem; margin-top: .2rem; }
+form.dates label { display: inline-block; margin-right: 1rem; }
+.error { border-left: 4px solid #b91c1c; padding: .2rem 1rem; } .muted { color: #555; }
 table { border-collapse: collapse; width: 100%; } td, th { text-align: left; padding: .3rem .5rem;
   border-bottom: 1px solid #ddd; vertical-align: top; } .num { text-align: right; }
 .summary span { margin-right: 1.5rem; } svg { max-width: 100%; height: auto; }
@@ -89,7 +90,7 @@ def course_page(
 
 def insights_form(token: str, insights: Insights) -> str:
     return (
-        '<form method="post" action="/lti/insights">'
+        '<form class="dates" method="post" action="/lti/insights">'
         f'<input type="hidden" name="session" value="{escape(token, quote=True)}">'
         f'<label>From <input type="date" name="since" value="{insights.since.isoformat()}">'
         f'</label><label>to <input type="date" name="until" value="{insights.until.isoformat()}">'
