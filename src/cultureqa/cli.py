@@ -424,6 +424,13 @@ def serve(
     help="Serve GET /health on this port, for probes [default: none].",
 )
 @click.option("--health-host", default="127.0.0.1", show_default=True, help="Address of /health.")
+@click.option(
+    "--seed-corpus",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Copy this directory's articles to CULTUREQA_CORPUS_DIR when that does not exist yet "
+    "(the image's corpus to the shared volume, where uploads to the default collection land).",
+)
 def worker(
     index_dir: Path | None,
     model: str | None,
@@ -432,6 +439,7 @@ def worker(
     poll: float,
     health_port: int | None,
     health_host: str,
+    seed_corpus: Path | None,
 ) -> None:
     """Run the re-index jobs that servers with CULTUREQA_BUILDER=external queue in the database
     (CULTUREQA_DATABASE_URL), one at a time, publishing each new version in the shared index
@@ -454,7 +462,12 @@ def worker(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     options = WorkerOptions(
-        once=once, lease=lease, poll=poll, health_host=health_host, health_port=health_port
+        once=once,
+        lease=lease,
+        poll=poll,
+        health_host=health_host,
+        health_port=health_port,
+        seed_corpus=seed_corpus,
     )
     try:
         run_worker(settings, options, stopping)

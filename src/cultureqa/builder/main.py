@@ -5,16 +5,19 @@ of an external builder never do), then run jobs until SIGTERM."""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from cultureqa.builder.health import Alive, start_health_server, ticking
 from cultureqa.builder.worker import DEFAULT_LEASE_S, DEFAULT_POLL_S, Worker
 from cultureqa.embedding.factory import load_embedder
-from cultureqa.errors import StoreUnavailableError
+from cultureqa.errors import CorpusError, StoreUnavailableError
 from cultureqa.index.collections import ensure_index, ingest_collection
 from cultureqa.index.ingest import IngestReport, ProgressCallback
 from cultureqa.runtime import apply_threads, ingest_plan
@@ -36,6 +39,28 @@ class WorkerOptions:
     poll: float = DEFAULT_POLL_S
     health_host: str = "127.0.0.1"
     health_port: int | None = None  # None: no health check served
+    seed_corpus: Path | None = None  # copied to corpus_dir when that does not exist yet
+
+
+def seed_corpus(source: Path, target: Path) -> bool:
+    """Copy the articles in `source` (the image's corpus) to `target` (the default collection's
+    folder on the shared volume, where admin uploads land) when `target` does not exist yet:
+    once, whole (copied aside, then renamed), and never again, so that articles an admin
+    deleted stay deleted. True when it copied."""
+    if target.exists():
+        return False
+    if not source.is_dir():
+        raise CorpusError(f"--seed-corpus {source} is not a directory")
+    staging = target.with_name(f".{target.name}.seed-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    try:
+        staging.rename(target)
+    except OSError:  # made meanwhile by someone else: theirs stands
+        shutil.rmtree(staging, ignore_errors=True)
+        return False
+    log.info("Worker: seeded %s with the articles of %s", target, source)
+    return True
 
 
 def wait_for_database(engine: Engine, stopping: threading.Event) -> bool:
@@ -74,6 +99,8 @@ def run_worker(settings: Settings, options: WorkerOptions, stopping: threading.E
         plan = ingest_plan(settings)
         apply_threads(plan)
         embedder = load_embedder(settings, threads=plan.torch_threads)
+        if options.seed_corpus is not None:
+            seed_corpus(options.seed_corpus, settings.corpus_dir)
         ensure_index(settings, embedder)
 
         def build(collection: str, progress: ProgressCallback) -> IngestReport:
