@@ -15,6 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from cultureqa.cli import worker as worker_command
 from cultureqa.http.app import routes
 from cultureqa.settings import Settings
 from tests.helpers import REPO
@@ -95,17 +96,38 @@ def test_the_secret_example_is_valid_and_names_settings() -> None:
 def test_probes_hit_the_app_s_routes_on_its_port(rendered: list[Object]) -> None:
     paths = {getattr(route, "path", None) for route in routes(Settings())}
     assert {"/health", "/ready"} <= paths
-    for deployment in deployments(rendered):
-        (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        command = container["command"]
-        assert command[:2] == ["cultureqa", "serve"]  # no made-up command
-        port = int(command[command.index("--port") + 1])
-        assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - in a pod
-        named = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert named["http"] == port
-        assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
-        assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
-        assert container["resources"]["requests"]["cpu"]  # the autoscaler needs it
+    (container,) = one(rendered, "Deployment", "cultureqa-api")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    command = container["command"]
+    assert command[:2] == ["cultureqa", "serve"]  # no made-up command
+    port = int(command[command.index("--port") + 1])
+    assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - in a pod
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert named["http"] == port
+    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert container["resources"]["requests"]["cpu"]  # the autoscaler needs it
+
+
+def test_the_builder_runs_the_worker_with_its_health_check(rendered: list[Object]) -> None:
+    (container,) = one(rendered, "Deployment", "cultureqa-builder")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    command = container["command"]
+    assert command[:2] == ["cultureqa", "worker"]
+    options = {option for param in worker_command.params for option in param.opts}
+    assert {word for word in command[2:] if word.startswith("--")} <= options  # real options
+    port = int(command[command.index("--health-port") + 1])
+    assert command[command.index("--health-host") + 1] == "0.0.0.0"  # noqa: S104 - in a pod
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["http"] == port
+    for probe in ("startupProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+    assert "readinessProbe" not in container  # behind no Service: nothing to be ready for
+    # The image's articles seeded to where the settings put the default collection's.
+    assert command[command.index("--seed-corpus") + 1] == "/app/corpus"
+    assert settings_map(rendered)["CULTUREQA_CORPUS_DIR"].startswith("/data/")
+    assert settings_map(rendered)["CULTUREQA_BUILDER"] == "external"
 
 
 def test_the_service_autoscaler_and_budget_select_the_api(rendered: list[Object]) -> None:
@@ -156,7 +178,7 @@ def test_the_settings_are_settings_and_the_volume_is_where_they_look(
         def volume_of(path: Path, mounts: dict[str, Object] = mounts) -> Object:
             return next(v for m, v in mounts.items() if path.is_relative_to(m))
 
-        for shared in (settings.index_dir, settings.collections_dir):
+        for shared in (settings.index_dir, settings.collections_dir, settings.corpus_dir):
             claimed = volume_of(shared).get("persistentVolumeClaim", {})
             assert claimed.get("claimName") == "cultureqa-data", shared
         assert settings.cache_dir is not None and "emptyDir" in volume_of(settings.cache_dir)
