@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cultureqa.cli import worker as worker_command
 from cultureqa.settings import Settings
 from tests.helpers import REPO
 from tests.test_deploy import directive, size
@@ -87,9 +88,17 @@ def test_the_settings_name_the_database_and_redis(compose: dict[str, Any]) -> No
         assert env["CULTUREQA_DATABASE_URL"].startswith("postgresql://cultureqa:${")
         assert "@postgres:5432/cultureqa" in env["CULTUREQA_DATABASE_URL"]
         assert env["CULTUREQA_REDIS_URL"] == "redis://redis:6379/0"
-        command = services[name]["command"]
-        assert command[:2] == ["cultureqa", "serve"]
-        assert command[command.index("--port") + 1] == "8000"
+        assert env["CULTUREQA_BUILDER"] == "external"  # jobs through the database's table
+        assert env["CULTUREQA_CORPUS_DIR"].startswith("/data/")  # uploads where the builder reads
+    api = services["api"]["command"]
+    assert api[:2] == ["cultureqa", "serve"]
+    assert api[api.index("--port") + 1] == "8000"
+    builder = services["builder"]["command"]
+    assert builder[:2] == ["cultureqa", "worker"]
+    options = {option for param in worker_command.params for option in param.opts}
+    assert {word for word in builder[2:] if word.startswith("--")} <= options  # real options
+    assert builder[builder.index("--health-port") + 1] == "8000"
+    assert "127.0.0.1:8000/health" in " ".join(services["builder"]["healthcheck"]["test"])
     # The password comes from the environment (deploy/.env), the same for both sides.
     assert "${POSTGRES_PASSWORD" in services["postgres"]["environment"]["POSTGRES_PASSWORD"]
     trusted = services["api"]["environment"]["CULTUREQA_TRUSTED_PROXIES"]
