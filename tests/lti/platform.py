@@ -233,7 +233,7 @@ def _course_page(emulator: Emulator, query: dict[str, str]) -> str:
     return (
         "<!doctype html><html><head><title>Emulated LMS</title></head><body>"
         f"<h1>Emulated LMS: {escape(query.get('course', ''))}</h1>"
-        '<iframe name="tool" id="tool" width="900" height="1400"></iframe>'
+        '<iframe name="tool" id="tool" width="860" height="680"></iframe>'
         f'<form id="start" method="post" target="tool" action="{emulator.tool_url}/lti/login">'
         f"{inputs}</form><script>document.getElementById('start').submit();</script>"
         "</body></html>"

@@ -212,6 +212,7 @@ def test_place_launch_ask_and_see_the_insights_in_an_lms_iframe(
         "What the course asks (korea-101)", timeout=30_000
     )
     expect(frame.locator("#asks")).to_have_text("2")
+    frame.evaluate("document.getElementById('insights').scrollIntoView()")
     screenshot(page, "lti-instructor.png")
     # The date form posts the session, not a cookie: it works in the iframe too.
     frame.get_by_role("button", name="Show").click()

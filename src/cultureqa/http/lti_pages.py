@@ -16,7 +16,7 @@ PICKED_OPTIONS = ("title", "greeting", "suggestions", "accent", "lang", "placeho
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #111; }
 main.lti { max-width: 60rem; margin: 0 auto; padding: 0 1rem 2rem; }
-main.lti h1 { font-size: 1.3rem; } .chat { height: 560px; border: 1px solid #d0d5dd;
+main.lti h1 { font-size: 1.3rem; } .chat { height: 440px; border: 1px solid #d0d5dd;
   border-radius: 8px; overflow: hidden; margin-bottom: 1.5rem; } .chat.full { height: 92vh; }
 label { display: block; margin: .6rem 0; } label input[type=text], label select {
   display: block; width: 100%; max-width: 32rem; padding: .3rem; margin-top: .2rem; }
