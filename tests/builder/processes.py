@@ -36,6 +36,7 @@ def shared_env(data: Path, database_url: str) -> dict[str, str]:
 class WorkerProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
+    health_url: str | None = None  # with --health-port
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

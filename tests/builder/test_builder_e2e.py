@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from cultureqa.index.store import current_version
-from cultureqa.testing import ServerProcess, start_serve, wait_ready
+from cultureqa.testing import ServerProcess, free_port, start_serve, wait_ready
 from tests.builder.processes import (
     ADMIN_KEY,
     READY_LINE,
@@ -48,7 +48,11 @@ def deployment(
     write_articles(data / "corpus", "one", count=3)
     env = shared_env(data, database_url.render_as_string(hide_password=False))
     with ExitStack() as stack:
-        worker = start_worker(env, tmp_path / "worker.log", "--lease", "10")
+        health = free_port()
+        worker = start_worker(
+            env, tmp_path / "worker.log", "--lease", "10", "--health-port", str(health)
+        )
+        worker.health_url = f"http://127.0.0.1:{health}/health"
         stack.callback(worker.stop)
         worker.wait_for(READY_LINE)  # migrated, the default collection built
         assert current_version(data / "indexes" / "default") is not None
@@ -114,6 +118,9 @@ def test_an_upload_on_one_replica_and_a_reindex_on_another_reach_all_three(
         wait_until(all_switched, SWITCH_SECONDS, 0.1)
         switched_after = time.monotonic() - succeeded_at
         statuses = [status(replica) for replica in replicas]
+        assert worker.health_url is not None
+        health = client.get(worker.health_url)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
         answer = client.post(f"{replicas[2].url}/ask", json=QUESTION).json()
 
     assert switched_after < SWITCH_SECONDS
