@@ -118,6 +118,7 @@ def run_worker(settings: Settings, options: WorkerOptions, stopping: threading.E
     finally:
         if server is not None:
             server.shutdown()
+            server.server_close()
         engine.dispose()
 
 
