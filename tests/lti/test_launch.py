@@ -411,3 +411,42 @@ def test_the_lti_user_is_kept_only_as_a_salted_hash(
     assert bound_by == tool.user_hash(platform.issuer, "teacher-1")
     assert claims_of_session["sub"] == tool.user_hash(platform.issuer, "learner-secret-sub")
     assert len(bound_by) == 64 and bound_by != hashlib.sha256(b"teacher-1").hexdigest()
+
+
+def test_no_course_can_take_the_default_collection(lms: Lms) -> None:
+    """The site's own collection: its insights are the owner's alone."""
+    picker = lms.launch_as(user="teacher-1", role="instructor", deep_linking=True)
+    assert 'value="history-101"' in picker.text and 'value="default"' not in picker.text
+
+    refused(lms.place("course-history", "default"), "the site&#x27;s own")
+
+
+def test_the_launch_options_cannot_open_another_collection(
+    lms: Lms, client: TestClient, platform: Emulator
+) -> None:
+    lms.place("course-history", "history-101")
+    state, nonce = lms.login()
+    claims_ = platform.launch_claims(
+        nonce, custom={"collection": "geo-201", "title": '<script>alert("x")</script>'}
+    )
+    claims_[claims.CONTEXT]["title"] = "<img src=x onerror=alert(1)>"
+
+    page = lms.launch(platform.sign(claims_), state)
+
+    assert page.status_code == 200
+    assert 'data-collection="history-101"' in page.text and "geo-201" not in page.text
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page.text
+
+
+def test_the_pages_may_be_framed_by_the_platform_only(lms: Lms, platform: Emulator) -> None:
+    lms.place("course-history", "history-101")
+
+    page = lms.launch_as()
+
+    policy = page.headers["content-security-policy"]
+    assert (
+        f"frame-ancestors 'self' http://localhost:* http://127.0.0.1:* {platform.issuer}" in policy
+    )
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+    assert page.headers["cache-control"] == "no-store"

@@ -112,7 +112,8 @@ def start(state: AppState, embedder: Embedder | None, build_missing_index: bool)
     state.question_log = open_question_log(settings)
     state.metrics.registry.register(QuestionLogCollector(state.question_log.stats))
     salt = settings.hash_salt.get_secret_value() if settings.hash_salt else None
-    state.lti = LtiTool(state.question_log.engine, salt)
+    reserved = frozenset({settings.default_collection})
+    state.lti = LtiTool(state.question_log.engine, salt, reserved=reserved)
     state.guard.sessions = state.lti.session_collection
     state.embedder = micro_batched(
         embedder or load_embedder(settings, threads=state.plan.torch_threads),

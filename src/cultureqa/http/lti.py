@@ -25,7 +25,13 @@ from cultureqa.http.insights import collection_names, gather
 from cultureqa.http.state import AppState, StateDep
 from cultureqa.lti import LtiTool
 from cultureqa.lti.launch import Launch
-from cultureqa.lti.platforms import Platform, add_platform, list_platforms, remove_platform
+from cultureqa.lti.platforms import (
+    Platform,
+    add_platform,
+    list_platforms,
+    origin_of,
+    remove_platform,
+)
 
 MAX_FORM_BYTES = 60_000  # an id_token with many claims runs to a few kilobytes; room to spare
 READY_TIMEOUT_S = 5.0
@@ -124,6 +130,8 @@ async def login(request: Request, state: StateDep) -> Response:
     the LMS's site, so it works where third-party cookies are blocked)."""
     launch_url = base_url(request, state) + "/lti/launch"
     try:
+        # Each login writes a row: it costs a token of the client's rate limit, as an ask does.
+        state.guard.limiter.check(state.guard.address(request))
         fields = await fields_of(request)
         redirect = await run(state, lambda tool: tool.begin_login(fields, launch_url))
     except CultureQAError as exc:
@@ -206,8 +214,8 @@ async def deep_link(request: Request, state: StateDep) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     platforms = [p for p in await run_in_threadpool(tool.platforms) if p.id == session.platform_id]
     body = lti_pages.return_page(return_url, response_jwt, nonce)
-    origin = return_url.split("?")[0]
-    return page(body, nonce, frame_ancestors(state, platforms), forms=(origin,))
+    # The origin alone in the policy: the URL's path could carry a ';' (a new directive).
+    return page(body, nonce, frame_ancestors(state, platforms), forms=(origin_of(return_url),))
 
 
 @router.post("/insights", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cultureqa.errors import InvalidRequestError, StoreUnavailableError
+from cultureqa.errors import ConflictError, InvalidRequestError, StoreUnavailableError
 from cultureqa.lti import claims, courses, keys, logins
 from cultureqa.lti.deep_linking import chat_item, deep_linking_response
 from cultureqa.lti.errors import LaunchRefusedError
@@ -56,10 +56,18 @@ class CoursePage:
 
 class LtiTool:
     def __init__(
-        self, engine: Engine, salt: str | None = None, *, jwks_cooldown: float = JWKS_COOLDOWN_S
+        self,
+        engine: Engine,
+        salt: str | None = None,
+        *,
+        reserved: frozenset[str] = frozenset(),
+        jwks_cooldown: float = JWKS_COOLDOWN_S,
     ) -> None:
+        """`reserved`: collections no course may take (the default one: the public site's,
+        whose insights are the owner's alone)."""
         self.engine = engine
         self._salt = salt
+        self._reserved = reserved
         self.platform_keys = PlatformKeys(cooldown=jwks_cooldown)
         self.sessions = SessionVerifier(lambda: keys.published_keys(engine))
 
@@ -189,8 +197,8 @@ class LtiTool:
         return courses.course_collection(self.engine, platform_id, course)
 
     def free_collections(self, names: list[str]) -> list[str]:
-        """Of these collections, those no course has taken."""
-        taken = courses.bound_collections(self.engine)
+        """Of these collections, those no course has taken (nor reserved)."""
+        taken = courses.bound_collections(self.engine) | self._reserved
         return [name for name in names if name not in taken]
 
     def finish_deep_link(
@@ -200,6 +208,11 @@ class LtiTool:
         (the platform's return URL, the response JWT)."""
         if not is_collection_name(collection):
             raise InvalidRequestError(f"{collection!r}: {COLLECTION_NAME_RULE}")
+        if collection in self._reserved:
+            raise ConflictError(
+                f"the collection {collection!r} is the site's own; no course can take it",
+                hint="pick or create another collection",
+            )
         platform = next((p for p in self.platforms() if p.id == session.platform_id), None)
         if platform is None:
             raise LaunchRefusedError("the platform is no longer registered")
