@@ -120,6 +120,8 @@ def test_nginx_retries_another_replica_with_the_server_s_limits(sample: Path) ->
     retries = directive("proxy_next_upstream", text)
     assert retries == ["error timeout", "error timeout non_idempotent", "error timeout"]
     assert "location = /ask {" in text
+    # ...with its request id, which the replicas make the ask's id: logged once, passed on.
+    assert directive("proxy_set_header X-Request-ID", text) == ["$request_id"]
     upstream = re.search(r"upstream cultureqa \{(.*?)\}", text, flags=re.DOTALL)
     assert upstream is not None
     servers = directive("server", upstream.group(1))

@@ -19,7 +19,7 @@ from typing import NoReturn
 from fastapi import Request
 
 from cultureqa.errors import ForbiddenError, UnauthorizedError
-from cultureqa.http.ratelimit import Limiter, client_address, parse_networks
+from cultureqa.http.ratelimit import Limiter, client_address, is_trusted, parse_networks
 from cultureqa.http.shared_limits import make_limiter
 from cultureqa.lti.sessions import looks_like_session
 from cultureqa.settings import Settings
@@ -78,6 +78,11 @@ class AskGuard:
         # only the first would believe what the client wrote.
         forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
         return "ip:" + client_address(peer, forwarded, self._proxies)
+
+    def from_trusted_proxy(self, request: Request) -> bool:
+        """Whether the request's TCP peer is a trusted proxy (CULTUREQA_TRUSTED_PROXIES)."""
+        peer = request.client.host if request.client else None
+        return peer is not None and is_trusted(peer, self._proxies)
 
     async def __call__(self, request: Request) -> None:
         self.check_key(request)

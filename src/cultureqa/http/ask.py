@@ -6,7 +6,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from cultureqa.errors import InvalidRequestError
-from cultureqa.http.asklog import ask_record, client_address, conversation_of, stored_turns
+from cultureqa.http.asklog import (
+    ask_id_for,
+    ask_record,
+    client_address,
+    conversation_of,
+    stored_turns,
+)
 from cultureqa.http.schemas import (
     ACCESS_ERRORS,
     MAX_ARTICLE_ID_CHARS,
@@ -15,7 +21,6 @@ from cultureqa.http.schemas import (
     error_responses,
 )
 from cultureqa.http.state import LibraryDep, StateDep, check_access
-from cultureqa.store import new_id
 
 ASK_RESPONSES = {
     **ACCESS_ERRORS,
@@ -58,7 +63,7 @@ async def ask(body: AskRequest, request: Request, state: StateDep, library: Libr
     # Model work runs on the ask gate's threads (a bounded number at once, within the time
     # budget), never on the event loop.
     result = await state.gate.run(lambda: answerer.ask(body.question, top_k, turns))
-    ask_id = new_id()
+    ask_id = ask_id_for(state.guard, request)
     response = AskResponse.from_result(
         result, collection, conversation_id=conversation, ask_id=ask_id
     )

@@ -9,6 +9,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from cultureqa.http.access import AskGuard
+from cultureqa.http.middleware.request import REQUEST_ID_HEADER
 from cultureqa.http.schemas import AskResponse
 from cultureqa.search.followup import Turn
 from cultureqa.store import AskRecord, QuestionLog, is_valid_id, new_id
@@ -56,6 +57,22 @@ def ask_record(
         latency_ms=response.took_ms,
         client_address=client_address,
     )
+
+
+def ask_id_for(guard: AskGuard, request: Request) -> str:
+    """The ask's id: the request id a trusted proxy sent (X-Request-ID) when it has the shape
+    of an id, else a new one.
+
+    A proxy that passes an ask on to another replica after the first one died holding it
+    (deploy/nginx.conf: `non_idempotent` on /ask) sends both the same request id (nginx's
+    $request_id, 128 random bits), so both give the ask the same id, and the question log
+    keeps it once whichever wrote it (store/writes.py skips an ask id already written). Only
+    from a trusted proxy, which sets the header itself: an id a client chose would let it
+    decide which of its asks are logged."""
+    given = request.headers.get(REQUEST_ID_HEADER)
+    if given is not None and is_valid_id(given) and guard.from_trusted_proxy(request):
+        return given
+    return new_id()
 
 
 def client_address(guard: AskGuard, request: Request) -> str:

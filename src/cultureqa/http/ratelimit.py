@@ -108,9 +108,10 @@ def parse_networks(values: Sequence[str]) -> list[ipaddress.IPv4Network | ipaddr
     return [ipaddress.ip_network(value, strict=False) for value in values]
 
 
-def _is_trusted(
+def is_trusted(
     address: str, proxies: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
 ) -> bool:
+    """Whether `address` is in one of the trusted proxies' networks."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -130,7 +131,7 @@ def client_address(
     left part of the header is whatever the client chose to send, so it is never believed).
     """
     address = peer or "unknown"
-    if not proxies or not forwarded_for or not _is_trusted(address, proxies):
+    if not proxies or not forwarded_for or not is_trusted(address, proxies):
         return address
     for hop in reversed([part.strip() for part in forwarded_for.split(",")]):
         try:
@@ -138,6 +139,6 @@ def client_address(
         except ValueError:
             return address  # a malformed hop: stop at the last address we can vouch for
         address = hop
-        if not _is_trusted(hop, proxies):
+        if not is_trusted(hop, proxies):
             return hop
     return address
