@@ -101,6 +101,12 @@ class WarmPool:
         self._threads: list[threading.Thread] = []
         self._closed = False
 
+    @property
+    def idle(self) -> int:
+        """Threads waiting for work."""
+        with self._lock:
+            return len(self._idle)
+
     def submit(self, work: Callable[[], T]) -> Future[T]:
         future: Future[T] = Future()
         with self._lock:
