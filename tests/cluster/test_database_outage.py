@@ -28,9 +28,9 @@ from tests.store.pgserver import NoServerError, Server, throwaway_server
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 CLIENTS = 10
-SECONDS = 25.0
-STOP_AT = 5.0
-START_AT = 15.0
+SECONDS = 20.0
+STOP_AT = 3.0
+START_AT = 13.0
 
 
 @pytest.fixture
