@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from cultureqa.errors import CultureQAError, InvalidRequestError, StoreUnavailableError
 from cultureqa.http import lti_pages
-from cultureqa.http.admin import require_admin_key
+from cultureqa.http.admin import ADMIN_ERRORS, require_admin_key
 from cultureqa.http.insights import collection_names, gather
+from cultureqa.http.schemas import error_responses
 from cultureqa.http.state import AppState, StateDep
 from cultureqa.lti import LtiTool
 from cultureqa.lti.launch import Launch
@@ -290,7 +291,20 @@ class PlatformOut(BaseModel):
 
 
 admin_router = APIRouter(
-    prefix="/admin/lti", tags=["admin"], dependencies=[Depends(require_admin_key)]
+    prefix="/admin/lti",
+    tags=["admin"],
+    dependencies=[Depends(require_admin_key)],
+    responses={
+        **ADMIN_ERRORS,
+        **error_responses(
+            {
+                400: "The body is not JSON.",
+                422: "A URL that is not https (http only on loopback), an empty id, no "
+                "deployment id, or no such platform.",
+                503: "The database cannot be reached.",
+            }
+        ),
+    },
 )
 
 
