@@ -62,9 +62,6 @@ class Cluster:
         """Where clients go: nginx."""
         return self.nginx.url
 
-    def replica_at(self, address: str) -> Replica:
-        return next(r for r in self.replicas if r.address == address)
-
     def ensure_ready(self) -> None:
         """Every replica running and ready, Redis answering (what a test that stopped one of
         them left behind, should it have failed half-way)."""
