@@ -24,6 +24,8 @@ from tests.lti.platform import Emulator, running_platform
 from tests.store.conftest import (  # noqa: F401 - fixtures, found by name
     backend,
     database_url,
+    empty_engine,
+    engine,
     postgres_admin,
     postgres_admin_url,
 )
