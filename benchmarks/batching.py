@@ -17,7 +17,8 @@ that the client takes as little as possible of the cores the servers share with 
 
 The hardware bound is cores x 1000 / the floor in ms, the floor being one question's embedding
 plus its search in process (benchmarks/ask.py, with a served ask's threads): the requests/s the
-cores would give if they did nothing but that. The servers' /metrics give the mean batch size.
+cores would give if they did nothing but that. The servers' /metrics give the mean batch size,
+and their CPU time per answer (psutil) what an answer costs whatever else the machine runs.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 
 from benchmarks.ask import measure
 from benchmarks.common import machine, write_json
@@ -160,6 +162,16 @@ def batch_counts(url: str) -> tuple[float, float]:
     return float(found.get("passes", 0)), float(found.get("calls", 0))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the server (and any workers) has used so far."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        times = each.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def run_phases(
     servers: dict[str, ServerProcess], questions: list[str], seconds: float, rounds: int
 ) -> dict[str, dict[str, Any]]:
@@ -170,6 +182,7 @@ def run_phases(
     for number in range(rounds):
         for clients in CLIENTS:
             before = {mode: batch_counts(server.url) for mode, server in servers.items()}
+            cpu = {mode: cpu_seconds(server.process.pid) for mode, server in servers.items()}
             if clients == 1:
                 urls = {mode: server.url for mode, server in servers.items()}
                 tallies = asyncio.run(paired(urls, requests, seconds * len(servers), number))
@@ -184,6 +197,9 @@ def run_phases(
                 passes = after[0] - before[mode][0]
                 calls = after[1] - before[mode][1]
                 figures["mean_batch"] = round(calls / passes, 2) if passes else 1.0
+                used = cpu_seconds(server.process.pid) - cpu[mode]
+                answers = figures["answers"]
+                figures["server_cpu_ms"] = round(used * 1000 / answers, 3) if answers else None
                 runs.setdefault(f"{mode}_{clients}", []).append(figures)
                 print(
                     f"round {number + 1}, {clients} clients, batching {mode}: {figures}",
@@ -193,7 +209,7 @@ def run_phases(
 
 
 def mean_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "mean_batch")
+    keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "mean_batch", "server_cpu_ms")
     out: dict[str, Any] = {
         key: round(statistics.fmean(r[key] for r in runs if r[key] is not None), 2) for key in keys
     }
@@ -226,14 +242,15 @@ def report(result: dict[str, Any]) -> str:
     lines = [
         f"floor {result['floor_ms']} ms, {result['cores']} cores: hardware bound "
         f"{result['hardware_bound_rps']} req/s",
-        "clients | batching | req/s (rounds) | p50 ms | p95 ms | p99 ms | mean batch",
+        "clients | batching | req/s (rounds) | p50 ms | p95 ms | p99 ms | mean batch | "
+        "server CPU ms per answer",
     ]
     for clients in CLIENTS:
         for mode in result["modes"]:
             f = result["phases"][f"{mode}_{clients}"]
             lines.append(
                 f"{clients} | {mode} | {f['requests_per_s']} {f['rounds']} | {f['p50_ms']} | "
-                f"{f['p95_ms']} | {f['p99_ms']} | {f['mean_batch']}"
+                f"{f['p95_ms']} | {f['p99_ms']} | {f['mean_batch']} | {f['server_cpu_ms']}"
             )
     lines.append(json.dumps(result["verdict"]))
     return "\n".join(lines)
