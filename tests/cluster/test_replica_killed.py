@@ -8,7 +8,8 @@ With one exception, which this test bounds rather than hides: a replica writes i
 log behind the answers (a queue and one writer, issue 14, so that an ask never waits for the
 database), and SIGKILL takes the queue with it. The asks the killed replica answered in its
 last moment (the writer gathers records for up to 0.1 s, then commits) are answered but never
-logged; every one of them was answered by that replica, in the second before it died."""
+logged: 0 to 17 of about 5,000 in the runs here, every one answered by that replica less than
+half a second before it died."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ SECONDS = 60.0
 KILL_AT = 20.0
 RESTART_AT = 40.0
 # How long before its death an answer of the killed replica may be and still be lost: the
-# writer's linger (0.1 s) and a commit, 0.3 s at most in the runs here; the rest is room for
-# a machine whose other work stalls the writer.
+# writer's linger (0.1 s) and a commit, under 0.5 s in the runs here; the rest is room for a
+# machine whose other work stalls the writer.
 LOST_WITHIN_S = 5.0
 
 
@@ -88,8 +89,8 @@ def test_fifty_clients_while_a_replica_is_killed_and_restarted(cluster: Cluster)
     unlogged = [answered[ask] for ask in set(answered) - set(logged)]
     print(
         f"asks answered {len(answered)}, logged {len(logged)}, answered but not logged "
-        f"{len(unlogged)} (all by {victim.name}, in its last "
-        f"{max((killed - o.sent - o.took for o in unlogged), default=0.0):.2f} s)"
+        f"{len(unlogged)} (by {victim.name}, answered at most "
+        f"{max((killed - o.sent - o.took for o in unlogged), default=0.0):.2f} s before its death)"
     )
     assert len(logged) == len(set(logged))  # none twice
     assert set(logged) <= set(answered) | answered_after  # none that no client got
