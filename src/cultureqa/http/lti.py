@@ -57,6 +57,17 @@ def state_cookie(state: str) -> str:
     return STATE_COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
+def set_state_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    """Written out: Python's http.cookies (and so Starlette) knows Partitioned from 3.14 on.
+    A partitioned cookie is deleted (max_age 0) only by a Set-Cookie that is Partitioned too.
+    The state is URL-safe base64: nothing to quote."""
+    response.headers.append(
+        "set-cookie",
+        f"{name}={value}; Max-Age={max_age}; Path=/lti/; Secure; HttpOnly; SameSite=None; "
+        "Partitioned",
+    )
+
+
 def base_url(request: Request, state: AppState) -> str:
     return state.settings.public_url or str(request.base_url).rstrip("/")
 
@@ -138,13 +149,7 @@ async def login(request: Request, state: StateDep) -> Response:
     except CultureQAError as exc:
         return await refusal(state, exc)
     response = RedirectResponse(redirect.url, status_code=302)
-    # Written out: Python's http.cookies (and so Starlette) knows Partitioned from 3.14 on.
-    # The state is URL-safe base64: nothing to quote.
-    response.headers.append(
-        "set-cookie",
-        f"{state_cookie(redirect.state)}={redirect.state}; Max-Age={STATE_COOKIE_SECONDS}; "
-        "Path=/lti/; Secure; HttpOnly; SameSite=None; Partitioned",
-    )
+    set_state_cookie(response, state_cookie(redirect.state), redirect.state, STATE_COOKIE_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -168,7 +173,7 @@ async def launch(request: Request, state: StateDep) -> HTMLResponse:
     except CultureQAError as exc:
         response = await refusal(state, exc)
     if given:  # used or refused, this login is over
-        response.delete_cookie(state_cookie(given), path="/lti/", secure=True, samesite="none")
+        set_state_cookie(response, state_cookie(given), "", 0)
     return response
 
 
