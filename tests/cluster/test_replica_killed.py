@@ -21,7 +21,7 @@ import pytest
 
 from tests.cluster.conftest import START_TIMEOUT_S, Cluster
 from tests.cluster.load import Event, run_load
-from tests.cluster.processes import UPSTREAM_HEADER, Replica
+from tests.cluster.processes import UPSTREAM_HEADER, Replica, metrics
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -33,6 +33,7 @@ RESTART_AT = 40.0
 # writer's linger (0.1 s) and a commit, under 0.5 s in the runs here; the rest is room for a
 # machine whose other work stalls the writer.
 LOST_WITHIN_S = 5.0
+WRITTEN = 'cultureqa_question_log_records_total{outcome="written"}'
 
 
 def ask_until_answered_by(cluster: Cluster, replica: Replica, asks: int = 60) -> dict[str, str]:
@@ -82,6 +83,13 @@ def test_fifty_clients_while_a_replica_is_killed_and_restarted(cluster: Cluster)
     print(f"{victim.name} answered {answers[victim.address]} asks, {again} after its restart")
 
     cluster.wait_until_logged()
+    for replica in cluster.replicas:
+        found = metrics(replica.url)
+        print(
+            f"{replica.name}: checks without Redis "
+            f"{found['cultureqa_rate_limit_redis_failures_total']:g}, question log written "
+            f"{found[WRITTEN]:g}"
+        )
     logged = [ask for ask in cluster.logged_ask_ids() if ask not in before]
     answered = {o.ask_id: o for o in outcomes}
     assert len(answered) == len(outcomes)  # one id per answer
