@@ -183,6 +183,7 @@ def run_phases(
         for clients in CLIENTS:
             before = {mode: batch_counts(server.url) for mode, server in servers.items()}
             cpu = {mode: cpu_seconds(server.process.pid) for mode, server in servers.items()}
+            client_cpu = time.process_time()
             if clients == 1:
                 urls = {mode: server.url for mode, server in servers.items()}
                 tallies = asyncio.run(paired(urls, requests, seconds * len(servers), number))
@@ -191,6 +192,8 @@ def run_phases(
                     mode: asyncio.run(phase(server.url, requests, clients, seconds, number))
                     for mode, server in servers.items()
                 }
+            client_cpu = time.process_time() - client_cpu
+            answered = sum(len(tally.latencies) for tally in tallies.values())
             for mode, server in servers.items():
                 after = batch_counts(server.url)
                 figures = tallies[mode].summary()
@@ -200,6 +203,7 @@ def run_phases(
                 used = cpu_seconds(server.process.pid) - cpu[mode]
                 answers = figures["answers"]
                 figures["server_cpu_ms"] = round(used * 1000 / answers, 3) if answers else None
+                figures["client_cpu_ms"] = round(client_cpu * 1000 / answered, 3)
                 runs.setdefault(f"{mode}_{clients}", []).append(figures)
                 print(
                     f"round {number + 1}, {clients} clients, batching {mode}: {figures}",
@@ -209,7 +213,8 @@ def run_phases(
 
 
 def mean_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "mean_batch", "server_cpu_ms")
+    keys = ["requests_per_s", "p50_ms", "p95_ms", "p99_ms", "mean_batch"]
+    keys += ["server_cpu_ms", "client_cpu_ms"]
     out: dict[str, Any] = {
         key: round(statistics.fmean(r[key] for r in runs if r[key] is not None), 2) for key in keys
     }
