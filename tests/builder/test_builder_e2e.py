@@ -90,6 +90,7 @@ def test_an_upload_on_one_replica_and_a_reindex_on_another_reach_all_three(
             headers=ADMIN,
         )
         assert stored.status_code == 201, stored.text
+        requested_at = time.monotonic()
         queued = client.post(f"{replicas[1].url}/admin/collections/default/reindex", headers=ADMIN)
         assert queued.status_code == 202, queued.text
         job_id = queued.json()["id"]
@@ -117,6 +118,7 @@ def test_an_upload_on_one_replica_and_a_reindex_on_another_reach_all_three(
 
         wait_until(all_switched, SWITCH_SECONDS, 0.1)
         switched_after = time.monotonic() - succeeded_at
+        since_request = time.monotonic() - requested_at
         statuses = [status(replica) for replica in replicas]
         assert worker.health_url is not None
         health = client.get(worker.health_url)
@@ -130,6 +132,7 @@ def test_an_upload_on_one_replica_and_a_reindex_on_another_reach_all_three(
     assert worker.log().count(f"Job {job_id}: building") == 1  # run once
     assert f"Job {job_id}: succeeded" in worker.log()
     print(  # the figures, with -s
-        f"\nall 3 replicas served {new} {switched_after:.2f} s after the job succeeded; "
+        f"\nall 3 replicas served {new} {switched_after:.2f} s after the job succeeded "
+        f"({since_request:.2f} s after the re-index request); "
         f"job: {statuses[0]['summary']}"
     )
