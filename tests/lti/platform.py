@@ -154,19 +154,25 @@ class Emulator:
         key = key or self.signing
         return jwt.encode(payload, key.private, algorithm="RS256", headers={"kid": kid or key.kid})
 
-    def login_query(self, *, user: str, course: str, role: str, deep_linking: bool) -> str:
-        """The parameters of the third-party initiated login the platform starts."""
-        hint = json.dumps({"course": course, "role": role, "deep": deep_linking})
-        return urlencode(
-            {
-                "iss": self.issuer,
-                "login_hint": user,
-                "lti_message_hint": hint,
-                "target_link_uri": f"{self.tool_url}/lti/launch",
-                "client_id": CLIENT_ID,
-                "lti_deployment_id": DEPLOYMENT_ID,
-            }
+    def login_query(
+        self, *, user: str, course: str, role: str, deep_linking: bool, storage: bool = False
+    ) -> str:
+        """The parameters of the third-party initiated login the platform starts; with
+        `storage`, it offers its client-side storage (its page, the iframe's parent)."""
+        hint = json.dumps(
+            {"course": course, "role": role, "deep": deep_linking, "storage": storage}
         )
+        query = {
+            "iss": self.issuer,
+            "login_hint": user,
+            "lti_message_hint": hint,
+            "target_link_uri": f"{self.tool_url}/lti/launch",
+            "client_id": CLIENT_ID,
+            "lti_deployment_id": DEPLOYMENT_ID,
+        }
+        if storage:
+            query["lti_storage_target"] = "_parent"
+        return urlencode(query)
 
     def authorize(self, query: dict[str, str]) -> tuple[str, dict[str, str]]:
         """The authorization endpoint: checks the tool's request, then where to post what."""
@@ -190,7 +196,10 @@ class Emulator:
             role=hint["role"],
             deep_linking=hint["deep"],
         )
-        return query["redirect_uri"], {"id_token": self.sign(payload), "state": query["state"]}
+        fields = {"id_token": self.sign(payload), "state": query["state"]}
+        if hint.get("storage"):
+            fields["lti_storage_target"] = "_parent"
+        return query["redirect_uri"], fields
 
     def verify_deep_link(self, token: str, jwks: dict[str, Any] | None = None) -> DeepLinkResult:
         """As the platform does: the tool's key from its JWKS (fetched, unless given), aud =
@@ -224,14 +233,27 @@ def _course_page(emulator: Emulator, query: dict[str, str]) -> str:
             course=query.get("course", "course-history"),
             role=query.get("role", "learner"),
             deep_linking=query.get("deep") == "1",
+            storage=query.get("storage") == "1",
         )
+    )
+    # LTI Client Side postMessages, the platform's side: a store answering the tool's frame.
+    storage = (
+        "<script>const store = {}; window.addEventListener('message', (event) => {"
+        f"if (event.origin !== {json.dumps(emulator.tool_url)}) return;"
+        "const m = event.data || {}; let value;"
+        "if (m.subject === 'lti.put_data') { store[m.key] = m.value; value = m.value; }"
+        "else if (m.subject === 'lti.get_data') { value = store[m.key]; } else return;"
+        "event.source.postMessage({subject: m.subject + '.response', message_id: m.message_id,"
+        " key: m.key, value: value}, event.origin); });</script>"
+        if query.get("storage") == "1"
+        else ""
     )
     inputs = "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v[0], quote=True)}">'
         for k, v in login.items()
     )
     return (
-        "<!doctype html><html><head><title>Emulated LMS</title></head><body>"
+        f"<!doctype html><html><head><title>Emulated LMS</title>{storage}</head><body>"
         f"<h1>Emulated LMS: {escape(query.get('course', ''))}</h1>"
         '<iframe name="tool" id="tool" width="860" height="680"></iframe>'
         f'<form id="start" method="post" target="tool" action="{emulator.tool_url}/lti/login">'

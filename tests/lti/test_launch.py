@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import jwt
@@ -450,3 +453,48 @@ def test_the_pages_may_be_framed_by_the_platform_only(lms: Lms, platform: Emulat
     )
     assert "script-src 'self';" in policy and "unsafe-inline" not in policy
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_with_platform_storage_the_login_puts_the_binding_and_the_launch_reads_it(
+    lms: Lms, client: TestClient, platform: Emulator
+) -> None:
+    lms.place("course-history", "history-101")
+    query = platform.login_query(
+        user="u", course="course-history", role="learner", deep_linking=False, storage=True
+    )
+    login = client.get(f"/lti/login?{query}", follow_redirects=False)
+    assert login.status_code == 200  # a page, which stores the binding, then goes on
+    state = parse_qs(urlsplit(hidden_data(login.text, "next")).query)["state"][0]
+    nonce = parse_qs(urlsplit(hidden_data(login.text, "next")).query)["nonce"][0]
+    binding = hidden_data(login.text, "value")
+    assert hidden_data(login.text, "origin") == platform.issuer
+    assert hidden_data(login.text, "key") == f"cqa_state_{state}"
+    client.cookies.clear()  # a browser that kept no cookie
+    token = platform.sign(platform.launch_claims(nonce))
+    fields = {"id_token": token, "state": state, "lti_storage_target": "_parent"}
+
+    check = client.post("/lti/launch", data=fields)
+    assert check.status_code == 200 and 'id="lti-storage-get"' in check.text
+    assert "data-token" not in check.text
+
+    own = {"Origin": "https://testserver"}
+    refused(
+        client.post("/lti/launch", data={**fields, "lti_storage_binding": binding}),
+        "not posted by this tool",
+    )
+    refused(
+        client.post("/lti/launch", data={**fields, "lti_storage_binding": "x"}, headers=own),
+        "storage does not hold its state",
+    )
+    done = client.post("/lti/launch", data={**fields, "lti_storage_binding": binding}, headers=own)
+    assert done.status_code == 200 and 'data-collection="history-101"' in done.text
+    refused(
+        client.post("/lti/launch", data={**fields, "lti_storage_binding": binding}, headers=own),
+        "replayed nonce",
+    )
+
+
+def hidden_data(page: str, name: str) -> str:
+    found = re.search(rf'data-{name}="([^"]*)"', page)
+    assert found, f"no data-{name} in the page"
+    return html.unescape(found.group(1))

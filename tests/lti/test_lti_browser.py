@@ -19,7 +19,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Frame,
+    Page,
+    Playwright,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from cultureqa.embedding.base import Embedder
 from cultureqa.index.ingest import ingest
@@ -110,13 +118,18 @@ def probe() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()
 
 
 @pytest.fixture
@@ -231,3 +244,67 @@ def test_a_launch_in_another_course_is_refused_until_it_is_placed(
     expect(frame.locator("#reason")).to_have_text("this course has no collection yet")
     assert frame.locator("[data-token]").count() == 0
     screenshot(page, "lti-refused.png")
+
+
+@pytest.fixture(scope="module")
+def cookieless_browser(playwright: Playwright) -> Iterator[Browser]:
+    """Chromium for a browser that keeps no cookie in the iframe: the tests strip the tool's
+    Set-Cookie with Playwright's routing, whose answers Chromium takes for a public server's,
+    so its local-network checks are off here (everything is on loopback anyway)."""
+    args = [*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks"]
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture
+def cookieless_page(cookieless_browser: Browser) -> Iterator[Page]:
+    context = cookieless_browser.new_context(viewport={"width": 900, "height": 760})
+    opened = context.new_page()
+    keep_no_cookie_from_the_tool(opened)
+    yield opened
+    context.close()
+
+
+def keep_no_cookie_from_the_tool(page: Page) -> None:
+    """A browser that keeps no cookie at all in the LMS's iframe (Safari, say, which blocks
+    partitioned cookies too): the login's Set-Cookie never reaches it."""
+
+    def strip(route: Route) -> None:
+        response = route.fetch(max_redirects=0)
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "set-cookie"}
+        route.fulfill(response=response, headers=headers)
+
+    page.route("**/lti/login", strip)
+
+
+def test_without_cookies_the_platform_storage_binds_the_login(
+    cookieless_page: Page, emulator: Emulator, tool: ServerProcess
+) -> None:
+    """LTI Client Side postMessages: the login puts the state's binding in the platform's
+    frame, the launch reads it back and posts again."""
+    page = cookieless_page
+    launches: list[str] = []
+    page.on(
+        "request", lambda r: launches.append(r.method) if r.url.endswith("/lti/launch") else None
+    )
+
+    page.goto(f"{emulator.issuer}/course?course=course-korea&role=learner&user=l-3&storage=1")
+    frame = tool_frame(page)
+
+    expect(frame.get_by_role("textbox", name="Your question")).to_be_visible(timeout=30_000)
+    assert frame.locator("script[data-token]").count() == 1
+    assert launches == ["POST", "POST"]  # the platform's, then the tool's own with the binding
+
+
+def test_without_cookies_or_platform_storage_the_launch_is_refused(
+    cookieless_page: Page, emulator: Emulator, tool: ServerProcess
+) -> None:
+    page = cookieless_page
+
+    page.goto(f"{emulator.issuer}/course?course=course-korea&role=learner&user=l-4")
+    frame = tool_frame(page)
+
+    expect(frame.locator("#reason")).to_have_text(
+        "this browser started no login for this launch (no state cookie)", timeout=30_000
+    )

@@ -7,6 +7,8 @@ signed in; the session after a launch travels in the page, never in a cookie."""
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import secrets
 from collections.abc import Callable
 from importlib.resources import files
@@ -24,7 +26,7 @@ from cultureqa.http.admin import ADMIN_ERRORS, require_admin_key
 from cultureqa.http.insights import collection_names, gather
 from cultureqa.http.schemas import error_responses
 from cultureqa.http.state import AppState, StateDep
-from cultureqa.lti import LtiTool
+from cultureqa.lti import LaunchRefusedError, LtiTool
 from cultureqa.lti.launch import Launch
 from cultureqa.lti.platforms import (
     Platform,
@@ -33,11 +35,14 @@ from cultureqa.lti.platforms import (
     origin_of,
     remove_platform,
 )
+from cultureqa.lti.tool import LoginRedirect
 
 MAX_FORM_BYTES = 60_000  # an id_token with many claims runs to a few kilobytes; room to spare
 READY_TIMEOUT_S = 5.0
 STATE_COOKIE_PREFIX = "cqa_lti_state_"
 STATE_COOKIE_SECONDS = 600
+# A frame name (lti_storage_target): "_parent", or a named frame of the platform's page.
+STORAGE_TARGET = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 T = TypeVar("T")
 router = APIRouter(prefix="/lti", include_in_schema=False)
@@ -95,7 +100,9 @@ def page(
             "Content-Security-Policy": lti_pages.policy(nonce, ancestors, forms),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
+            # same-origin, not no-referrer: with no-referrer the storage check page's own
+            # POST would carry Origin: null, and the launch checks it is this tool's.
+            "Referrer-Policy": "same-origin",
         },
     )
 
@@ -146,12 +153,33 @@ async def login(request: Request, state: StateDep) -> Response:
         state.guard.limiter.check(state.guard.address(request))
         fields = await fields_of(request)
         redirect = await run(state, lambda tool: tool.begin_login(fields, launch_url))
+        target = fields.get("lti_storage_target", "")
+        if STORAGE_TARGET.fullmatch(target):
+            response: Response = await storage_put(state, redirect, target)
+        else:
+            response = RedirectResponse(redirect.url, status_code=302)
     except CultureQAError as exc:
         return await refusal(state, exc)
-    response = RedirectResponse(redirect.url, status_code=302)
     set_state_cookie(response, state_cookie(redirect.state), redirect.state, STATE_COOKIE_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def storage_put(state: AppState, redirect: LoginRedirect, target: str) -> HTMLResponse:
+    """The platform offers client-side storage (LTI Client Side postMessages): the state's
+    binding is also put there, for browsers that keep no cookie in its iframe."""
+    binding, platforms = await run(
+        state, lambda tool: (tool.storage_binding(redirect.state), tool.platforms())
+    )
+    nonce = secrets.token_urlsafe(16)
+    body = lti_pages.storage_put_page(
+        target, redirect.platform_origin, storage_key(redirect.state), binding, redirect.url, nonce
+    )
+    return page(body, nonce, frame_ancestors(state, platforms))
+
+
+def storage_key(state: str) -> str:
+    return f"cqa_state_{state}"
 
 
 @router.post("/launch", response_class=HTMLResponse)
@@ -168,6 +196,11 @@ async def launch(request: Request, state: StateDep) -> HTMLResponse:
             )
         given = fields.get("state", "")
         browser = request.cookies.get(state_cookie(given)) if given else None
+        if browser is None and given:
+            checked = await from_storage(request, state, fields)
+            if isinstance(checked, HTMLResponse):
+                return checked  # the page that asks the platform's storage, then posts again
+            browser = checked
         done = await run(state, lambda t: t.launch(fields.get("id_token", ""), given, browser))
         response = await _launched(request, state, done)
     except CultureQAError as exc:
@@ -175,6 +208,38 @@ async def launch(request: Request, state: StateDep) -> HTMLResponse:
     if given:  # used or refused, this login is over
         set_state_cookie(response, state_cookie(given), "", 0)
     return response
+
+
+async def from_storage(
+    request: Request, state: AppState, fields: dict[str, str]
+) -> str | HTMLResponse | None:
+    """A launch without the state cookie. When it comes back from the tool's own page with
+    the binding read from the platform's storage: the state, if the binding is the login's.
+    When the platform offers storage: the page that reads it. Else None (refused after)."""
+    given = fields["state"]
+    binding = fields.get("lti_storage_binding")
+    if binding is not None:
+        own = origin_of(base_url(request, state))
+        if request.headers.get("origin") != own:
+            raise LaunchRefusedError("the launch was not posted by this tool's own page")
+        expected = await run(state, lambda tool: tool.storage_binding(given))
+        if not hmac.compare_digest(binding.encode(), expected.encode()):
+            raise LaunchRefusedError(
+                "this browser started no login for this launch (the platform's storage "
+                "does not hold its state)",
+                hint="launch the tool again from the course",
+            )
+        return given
+    target = fields.get("lti_storage_target", "")
+    if not STORAGE_TARGET.fullmatch(target):
+        return None
+    token = fields.get("id_token", "")
+    origin, platforms = await run(state, lambda t: (t.platform_origin(token), t.platforms()))
+    if origin is None:
+        return None  # an unknown platform: refused by the launch's checks
+    nonce = secrets.token_urlsafe(16)
+    body = lti_pages.storage_check_page(target, origin, storage_key(given), fields, nonce)
+    return page(body, nonce, frame_ancestors(state, platforms))
 
 
 async def _launched(request: Request, state: AppState, done: Launch) -> HTMLResponse:

@@ -164,3 +164,36 @@ def error_page(message: str, hint: str | None, nonce: str) -> str:
         "above.</p>"
     )
     return _page("Launch refused", body, nonce)
+
+
+def storage_put_page(
+    target: str, origin: str, key: str, value: str, next_url: str, nonce: str
+) -> str:
+    """Login, for platforms offering client-side storage: the state's binding goes into the
+    platform's frame, then on to its authorization endpoint (lti.js)."""
+    data = {"target": target, "origin": origin, "key": key, "value": value, "next": next_url}
+    attributes = "".join(f' data-{k}="{escape(v, quote=True)}"' for k, v in data.items())
+    body = f'<p id="lti-storage-put"{attributes}>Signing in…</p>'
+    return _page("Signing in", body, nonce, scripts=("/lti/lti.js",))
+
+
+def storage_check_page(
+    target: str, origin: str, key: str, fields: Mapping[str, str], nonce: str
+) -> str:
+    """Launch without the state cookie, from a platform offering client-side storage: the
+    binding is read back from the platform's frame and the launch posted again with it."""
+    attributes = "".join(
+        f' data-{k}="{escape(v, quote=True)}"'
+        for k, v in {"target": target, "origin": origin, "key": key}.items()
+    )
+    inputs = "".join(
+        f'<input type="hidden" name="{escape(k, quote=True)}" value="{escape(v, quote=True)}">'
+        for k, v in fields.items()
+        if k in {"id_token", "state", "lti_storage_target"}
+    )
+    body = (
+        f'<p id="lti-storage-get"{attributes}>Signing in…</p>'
+        f'<form id="lti-storage-launch" method="post" action="/lti/launch">{inputs}'
+        '<input type="hidden" name="lti_storage_binding" value=""></form>'
+    )
+    return _page("Signing in", body, nonce, scripts=("/lti/lti.js",))

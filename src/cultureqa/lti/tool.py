@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +21,13 @@ from cultureqa.lti import claims, courses, keys, logins
 from cultureqa.lti.deep_linking import chat_item, deep_linking_response
 from cultureqa.lti.errors import LaunchRefusedError
 from cultureqa.lti.launch import JWKS_COOLDOWN_S, Launch, PlatformKeys, validate_launch
-from cultureqa.lti.platforms import Platform, check_url, find_platform, list_platforms
+from cultureqa.lti.platforms import (
+    Platform,
+    check_url,
+    find_platform,
+    list_platforms,
+    origin_of,
+)
 from cultureqa.lti.sessions import (
     DEEP_LINK_SECONDS,
     SESSION_SECONDS,
@@ -40,7 +47,8 @@ MAX_HINT_CHARS = 2000
 @dataclass(frozen=True)
 class LoginRedirect:
     url: str  # the platform's authorization endpoint, with the OIDC parameters
-    state: str  # to bind to the browser (a cookie)
+    state: str  # to bind to the browser (a cookie, or the platform's client-side storage)
+    platform_origin: str  # of its authorization endpoint: where its storage frame answers
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,9 @@ class LtiTool:
     def user_hash(self, issuer: str, subject: str) -> str:
         """The LTI user as the tool keeps it: HMAC-SHA256 of (issuer, sub) under the salt
         (CULTUREQA_HASH_SALT, else the database's)."""
+        return self._hmac(f"lti\0{issuer}\0{subject}")
+
+    def _hmac(self, message: str) -> str:
         salt = self._salt
         if salt is None:
             try:
@@ -96,8 +107,7 @@ class LtiTool:
                     salt = self._salt = database_salt(connection)
             except SQLAlchemyError as exc:
                 raise StoreUnavailableError("the database cannot be reached") from exc
-        message = f"lti\0{issuer}\0{subject}".encode()
-        return hmac.new(salt.encode(), message, hashlib.sha256).hexdigest()
+        return hmac.new(salt.encode(), message.encode(), hashlib.sha256).hexdigest()
 
     def begin_login(self, fields: Mapping[str, str], launch_url: str) -> LoginRedirect:
         """OIDC third-party initiated login: a registered platform asks; the browser goes on
@@ -131,7 +141,30 @@ class LtiTool:
         if fields.get("lti_message_hint"):
             query["lti_message_hint"] = fields["lti_message_hint"][:MAX_HINT_CHARS]
         separator = "&" if "?" in platform.auth_url else "?"
-        return LoginRedirect(f"{platform.auth_url}{separator}{urlencode(query)}", login.state)
+        return LoginRedirect(
+            f"{platform.auth_url}{separator}{urlencode(query)}",
+            login.state,
+            origin_of(platform.auth_url),
+        )
+
+    def storage_binding(self, state: str) -> str:
+        """What the login puts in the platform's client-side storage for this state, and the
+        launch must bring back from it: an HMAC of the state, which only the tool can make."""
+        return self._hmac(f"lti-state\0{state}")
+
+    def platform_origin(self, id_token: str) -> str | None:
+        """The authorization endpoint's origin of the platform an id_token names (unverified:
+        only to know where to ask its storage; the launch checks the token after)."""
+        try:
+            unverified = jwt.decode(id_token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        issuer, aud = unverified.get("iss"), unverified.get("aud")
+        client = aud if isinstance(aud, str) else aud[0] if isinstance(aud, list) and aud else None
+        if not isinstance(issuer, str) or not isinstance(client, str):
+            return None
+        platform = find_platform(self.engine, issuer, client)
+        return origin_of(platform.auth_url) if platform else None
 
     def launch(self, id_token: str, state: str, browser_state: str | None) -> Launch:
         """The launch: the state the platform posted must be the one this browser's login
