@@ -142,3 +142,18 @@ def test_adding_a_platform_twice_keeps_one(tmp_path: Path) -> None:
         assert platform.deployment_ids == {"a", "b"}
     finally:
         engine.dispose()
+
+
+def test_canvas_reads_the_tools_configuration_from_one_url(client: TestClient) -> None:
+    found = client.get("/lti/canvas.json").json()
+
+    assert found["oidc_initiation_url"] == "https://testserver/lti/login"
+    assert found["target_link_uri"] == "https://testserver/lti/launch"
+    assert found["public_jwk_url"] == "https://testserver/lti/jwks"
+    assert found["scopes"] == []
+    [canvas] = found["extensions"]
+    assert canvas["privacy_level"] == "anonymous"
+    assert {p["message_type"] for p in canvas["settings"]["placements"]} == {
+        "LtiDeepLinkingRequest"
+    }
+    assert client.get(found["public_jwk_url"]).json()["keys"]

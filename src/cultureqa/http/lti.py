@@ -27,6 +27,7 @@ from cultureqa.http.insights import collection_names, gather
 from cultureqa.http.schemas import error_responses
 from cultureqa.http.state import AppState, StateDep
 from cultureqa.lti import LaunchRefusedError, LtiTool
+from cultureqa.lti.canvas import canvas_configuration
 from cultureqa.lti.launch import Launch
 from cultureqa.lti.platforms import (
     Platform,
@@ -317,6 +318,13 @@ async def jwks(state: StateDep) -> JSONResponse:
     them. Retired keys stay listed while tokens they signed live."""
     keys = await run(state, lambda tool: tool.jwks())
     return JSONResponse(keys, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/canvas.json")
+async def canvas(request: Request, state: StateDep) -> JSONResponse:
+    """This tool's configuration for a Canvas developer key (Paste JSON, or Enter URL with
+    this address): the URLs filled in with CULTUREQA_PUBLIC_URL or this request's."""
+    return JSONResponse(canvas_configuration(base_url(request, state)))
 
 
 @router.get("/lti.js")
