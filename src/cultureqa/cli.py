@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -616,15 +618,20 @@ def lti() -> None:
     """
 
 
-def _lti_engine() -> Any:
+@contextmanager
+def _lti_engine() -> Iterator[Any]:
+    """An engine on the question log's database, migrated; disposed of after the block."""
     from cultureqa.store.database import create_sqlite_directory, make_engine
     from cultureqa.store.migrate import upgrade_database
     from cultureqa.store.question_log import database_url_of
 
     engine = make_engine(database_url_of(_settings()))
-    create_sqlite_directory(engine.url)
-    upgrade_database(engine)
-    return engine
+    try:
+        create_sqlite_directory(engine.url)
+        upgrade_database(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @lti.command(name="add-platform")
@@ -653,16 +660,16 @@ def lti_add_platform(
     from cultureqa.lti.platforms import add_platform
 
     try:
-        engine = _lti_engine()
-        platform = add_platform(
-            engine,
-            issuer=issuer,
-            client_id=client_id,
-            auth_url=auth_url,
-            token_url=token_url,
-            jwks_url=jwks_url,
-            deployment_ids=deployment_ids,
-        )
+        with _lti_engine() as engine:
+            platform = add_platform(
+                engine,
+                issuer=issuer,
+                client_id=client_id,
+                auth_url=auth_url,
+                token_url=token_url,
+                jwks_url=jwks_url,
+                deployment_ids=deployment_ids,
+            )
     except CultureQAError as exc:
         _fail(exc)
         return
@@ -681,7 +688,8 @@ def lti_platforms(as_json: bool) -> None:
     from cultureqa.lti.platforms import list_platforms
 
     try:
-        found = list_platforms(_lti_engine())
+        with _lti_engine() as engine:
+            found = list_platforms(engine)
     except CultureQAError as exc:
         _fail(exc)
         return
@@ -705,7 +713,8 @@ def lti_remove_platform(issuer: str, client_id: str) -> None:
     from cultureqa.lti.platforms import remove_platform
 
     try:
-        removed = remove_platform(_lti_engine(), issuer, client_id)
+        with _lti_engine() as engine:
+            removed = remove_platform(engine, issuer, client_id)
     except CultureQAError as exc:
         _fail(exc)
         return
@@ -713,6 +722,56 @@ def lti_remove_platform(issuer: str, client_id: str) -> None:
         click.echo("No platform is registered with that issuer and client id.", err=True)
         sys.exit(1)
     click.echo(f"Removed {issuer} (client id {client_id}).")
+
+
+@lti.command(name="courses")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+def lti_courses(as_json: bool) -> None:
+    """List the courses placed by deep linking and the collection each asks."""
+    from cultureqa.lti.courses import list_courses
+
+    try:
+        with _lti_engine() as engine:
+            found = list_courses(engine)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        rows = [
+            {
+                "issuer": c.issuer,
+                "client_id": c.client_id,
+                "course": c.course,
+                "collection": c.collection,
+                "bound_at": c.bound_at.isoformat(),
+            }
+            for c in found
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for c in found:
+        click.echo(f"{c.collection}  course {c.course} of {c.issuer} ({c.client_id})")
+    if not found:
+        click.echo("No course has placed the tool yet.")
+
+
+@lti.command(name="unbind")
+@click.argument("collection")
+def lti_unbind(collection: str) -> None:
+    """Free COLLECTION from its course: the course's next launch asks an instructor to place
+    the tool again (and pick a collection); another course may then take this one."""
+    from cultureqa.lti.courses import unbind_collection
+
+    try:
+        with _lti_engine() as engine:
+            freed = unbind_collection(engine, collection)
+    except CultureQAError as exc:
+        _fail(exc)
+        return
+    if not freed:
+        click.echo(f"No course asks the collection {collection!r}.", err=True)
+        sys.exit(1)
+    click.echo(f"The collection {collection!r} is free; its course must be placed again.")
 
 
 @lti.command(name="keys")
@@ -726,11 +785,11 @@ def lti_keys(rotate: bool) -> None:
     from cultureqa.lti.keys import published_keys, rotate_keys
 
     try:
-        engine = _lti_engine()
-        if rotate or not published_keys(engine):
-            made = rotate_keys(engine)
-            click.echo(f"New signing key {made.kid}.")
-        keys = published_keys(engine)
+        with _lti_engine() as engine:
+            if rotate or not published_keys(engine):
+                made = rotate_keys(engine)
+                click.echo(f"New signing key {made.kid}.")
+            keys = published_keys(engine)
     except CultureQAError as exc:
         _fail(exc)
         return

@@ -19,10 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import jwt
 import pytest
+from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.engine import URL
 
+from cultureqa.cli import cli
 from cultureqa.lti import claims
 from cultureqa.lti.keys import RETIRED_KEY_GRACE, published_keys, rotate_keys
 from cultureqa.lti.launch import PlatformKeys
@@ -498,3 +501,20 @@ def hidden_data(page: str, name: str) -> str:
     found = re.search(rf'data-{name}="([^"]*)"', page)
     assert found, f"no data-{name} in the page"
     return html.unescape(found.group(1))
+
+
+def test_the_owner_lists_the_courses_and_frees_a_collection(
+    lms: Lms, database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lms.place("course-history", "history-101")
+    monkeypatch.setenv("CULTUREQA_DATABASE_URL", database_url.render_as_string(False))
+    runner = CliRunner()
+
+    listed = json.loads(runner.invoke(cli, ["lti", "courses", "--json"]).output)
+    freed = runner.invoke(cli, ["lti", "unbind", "history-101"])
+    again = runner.invoke(cli, ["lti", "unbind", "history-101"])
+
+    assert [(c["course"], c["collection"]) for c in listed] == [("course-history", "history-101")]
+    assert freed.exit_code == 0 and again.exit_code == 1
+    refused(lms.launch_as(), "this course has no collection yet")
+    assert lms.place("course-geo", "history-101").status_code == 200  # free for another

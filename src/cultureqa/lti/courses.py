@@ -4,14 +4,15 @@ another's questions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from cultureqa.errors import ConflictError, StoreUnavailableError
 from cultureqa.store.database import for_writing
-from cultureqa.store.schema import lti_courses
+from cultureqa.store.schema import lti_courses, lti_platforms
 
 
 def _store_error(exc: SQLAlchemyError) -> StoreUnavailableError:
@@ -74,3 +75,45 @@ def bind_course(engine: Engine, platform_id: int, course: str, collection: str, 
         ) from exc
     except SQLAlchemyError as exc:
         raise _store_error(exc) from exc
+
+
+@dataclass(frozen=True)
+class BoundCourse:
+    issuer: str
+    client_id: str
+    course: str  # the platform's context id
+    collection: str
+    bound_at: datetime
+
+
+def list_courses(engine: Engine) -> list[BoundCourse]:
+    """Every course bound to a collection, by platform and course."""
+    query = (
+        select(
+            lti_platforms.c.issuer,
+            lti_platforms.c.client_id,
+            lti_courses.c.context_id,
+            lti_courses.c.collection,
+            lti_courses.c.bound_at,
+        )
+        .join(lti_platforms, lti_platforms.c.id == lti_courses.c.platform_id)
+        .order_by(lti_platforms.c.issuer, lti_courses.c.context_id)
+    )
+    try:
+        with engine.connect() as connection:
+            return [BoundCourse(*row) for row in connection.execute(query)]
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+
+
+def unbind_collection(engine: Engine, collection: str) -> bool:
+    """Free the collection from the course it is bound to (whose next placement picks again).
+    False: no course had it."""
+    try:
+        with for_writing(engine).begin() as connection:
+            done = connection.execute(
+                delete(lti_courses).where(lti_courses.c.collection == collection)
+            )
+    except SQLAlchemyError as exc:
+        raise _store_error(exc) from exc
+    return bool(done.rowcount)
