@@ -15,7 +15,17 @@ from cultureqa import __version__
 from cultureqa.embedding.base import Embedder
 from cultureqa.embedding.batching import MicroBatcher, micro_batched
 from cultureqa.embedding.factory import load_embedder
-from cultureqa.http import admin, ask, conversations, feedback, insights, lti, status, web
+from cultureqa.http import (
+    admin,
+    ask,
+    conversations,
+    feedback,
+    insights,
+    lti,
+    lti_admin,
+    status,
+    web,
+)
 from cultureqa.http.batch_metrics import MicroBatchCollector
 from cultureqa.http.docs import docs_routes
 from cultureqa.http.errors import EXCEPTION_HANDLERS
@@ -95,7 +105,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     flat list lets the middleware and the 405 handler see every route (include_router would
     wrap them)."""
     routers = [ask.router, status.router, admin.router, web.router, feedback.router]
-    routers += [conversations.router, insights.router, lti.router, lti.admin_router]
+    routers += [conversations.router, insights.router, lti.router, lti_admin.router]
     if settings.metrics_enabled:
         routers.append(status.metrics_router)
     found: list[BaseRoute] = [route for router in routers for route in router.routes]

@@ -1,8 +1,9 @@
 """LTI 1.3's routes: OIDC login initiation (/lti/login), the launch (/lti/launch), the
 deep-linking answer (/lti/deep-link), the instructor's insights (/lti/insights), the tool's
-keys (/lti/jwks), and the owner's platform registry under /admin/lti. Thin: lti/ decides, this
-module reads forms and renders pages. Every refusal is an HTML page saying why, with nobody
-signed in; the session after a launch travels in the page, never in a cookie."""
+keys (/lti/jwks) and its Canvas configuration (/lti/canvas.json); the owner's platform
+registry is lti_admin.py. Thin: lti/ decides, this module reads forms and renders pages.
+Every refusal is an HTML page saying why, with nobody signed in; the session after a launch
+travels in the page, never in a cookie."""
 
 from __future__ import annotations
 
@@ -12,29 +13,24 @@ import re
 import secrets
 from collections.abc import Callable
 from importlib.resources import files
-from typing import Annotated, Any, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cultureqa.errors import CultureQAError, InvalidRequestError, StoreUnavailableError
 from cultureqa.http import lti_pages
-from cultureqa.http.admin import ADMIN_ERRORS, require_admin_key
 from cultureqa.http.insights import collection_names, gather
-from cultureqa.http.schemas import error_responses
 from cultureqa.http.state import AppState, StateDep
 from cultureqa.lti import LaunchRefusedError, LtiTool
 from cultureqa.lti.canvas import canvas_configuration
 from cultureqa.lti.launch import Launch
 from cultureqa.lti.platforms import (
     Platform,
-    add_platform,
     list_platforms,
     origin_of,
-    remove_platform,
 )
 from cultureqa.lti.tool import LoginRedirect
 
@@ -335,81 +331,3 @@ def script() -> Response:
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
-
-
-class PlatformIn(BaseModel):
-    """A platform to register (or whose URLs to update, and deployments to add)."""
-
-    issuer: str = Field(description="The platform's issuer, e.g. https://canvas.instructure.com")
-    client_id: str = Field(description="The client id the platform gave this tool.")
-    auth_url: str = Field(description="The platform's OIDC authorization endpoint.")
-    token_url: str = Field(description="The platform's OAuth2 token endpoint.")
-    jwks_url: str = Field(description="The platform's public keys (JWKS).")
-    deployment_ids: list[str] = Field(min_length=1, description="Deployment ids to accept.")
-
-
-class PlatformOut(BaseModel):
-    issuer: str
-    client_id: str
-    auth_url: str
-    token_url: str
-    jwks_url: str
-    deployment_ids: list[str]
-
-    @classmethod
-    def of(cls, platform: Platform) -> PlatformOut:
-        return cls(
-            issuer=platform.issuer,
-            client_id=platform.client_id,
-            auth_url=platform.auth_url,
-            token_url=platform.token_url,
-            jwks_url=platform.jwks_url,
-            deployment_ids=sorted(platform.deployment_ids),
-        )
-
-
-admin_router = APIRouter(
-    prefix="/admin/lti",
-    tags=["admin"],
-    dependencies=[Depends(require_admin_key)],
-    responses={
-        **ADMIN_ERRORS,
-        **error_responses(
-            {
-                400: "The body is not JSON.",
-                422: "A URL that is not https (http only on loopback), an empty id, no "
-                "deployment id, or no such platform.",
-                503: "The database cannot be reached.",
-            }
-        ),
-    },
-)
-
-
-@admin_router.get("/platforms", summary="The registered LTI platforms")
-async def platforms(state: StateDep) -> list[PlatformOut]:
-    found = await run(state, lambda tool: list_platforms(tool.engine))
-    return [PlatformOut.of(p) for p in found]
-
-
-@admin_router.post(
-    "/platforms", status_code=status.HTTP_201_CREATED, summary="Register an LTI platform"
-)
-async def register_platform(body: PlatformIn, state: StateDep) -> PlatformOut:
-    """Register a platform (Canvas, Moodle...), or update the URLs of one with the same issuer
-    and client id and add deployment ids. The URLs must be https (http only on loopback)."""
-    fields: dict[str, Any] = body.model_dump()
-    added = await run(state, lambda tool: add_platform(tool.engine, **fields))
-    return PlatformOut.of(added)
-
-
-@admin_router.delete(
-    "/platforms", status_code=status.HTTP_204_NO_CONTENT, summary="Forget an LTI platform"
-)
-async def forget_platform(
-    state: StateDep, issuer: Annotated[str, Query()], client_id: Annotated[str, Query()]
-) -> Response:
-    removed = await run(state, lambda tool: remove_platform(tool.engine, issuer, client_id))
-    if not removed:
-        raise InvalidRequestError("no platform is registered with that issuer and client id")
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
