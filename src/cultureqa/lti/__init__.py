@@ -1,6 +1,6 @@
 """LTI 1.3 as a tool: Canvas, Moodle and other platforms launch the chat for a course, with a
 signed statement of who, in which course, in which role. Domain code only (no web framework);
-http/lti.py is the routes.
+http/lti.py is the browser's routes, http/lti_admin.py the owner's.
 
     claims.py      the claim names and values of LTI 1.3 Core and Deep Linking 2.0
     platforms.py   the platforms the owner registered (issuer, client id, URLs, deployments)
@@ -10,7 +10,9 @@ http/lti.py is the routes.
     sessions.py    the short-lived token the launched page carries instead of a cookie
     courses.py     which course of which platform asks which collection
     deep_linking.py  the signed LtiDeepLinkingResponse that places the chat in a course
-    tool.py        LtiTool: the one object the server holds, tying these together
+    canvas.py      the tool's configuration as a Canvas developer key reads it
+    tool.py        LtiTool: the one object the server holds, tying these together;
+                   the state's binding for the platform's client-side storage
 
 JOSE is PyJWT's (with cryptography): no signature code here. An LTI user is kept only as a
 salted hash of (issuer, sub); names and e-mails in the id_token are never read.
