@@ -12,7 +12,9 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,16 +24,20 @@ import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import URL
 
 from cultureqa.cli import cli
+from cultureqa.http.app import create_app
 from cultureqa.lti import claims
-from cultureqa.lti.keys import RETIRED_KEY_GRACE, published_keys, rotate_keys
+from cultureqa.lti.keys import RETIRED_KEY_GRACE, published_keys, rotate_keys, signing_key
 from cultureqa.lti.launch import PlatformKeys
+from cultureqa.lti.sessions import issue_course_session
 from cultureqa.store import schema
 from cultureqa.store.schema import lti_courses, lti_logins
-from tests.lti.conftest import Lms, hidden, session_token, state_of
+from tests.helpers import FakeEmbedder
+from tests.lti.conftest import ADMIN_KEY, TOOL, Lms, hidden, lti_settings, session_token, state_of
 from tests.lti.platform import CLIENT_ID, Emulator, new_key
 
 
@@ -518,3 +524,32 @@ def test_the_owner_lists_the_courses_and_frees_a_collection(
     assert freed.exit_code == 0 and again.exit_code == 1
     refused(lms.launch_as(), "this course has no collection yet")
     assert lms.place("course-geo", "history-101").status_code == 200  # free for another
+
+
+def test_in_key_mode_the_course_session_is_the_way_in(tmp_path: Path, platform: Emulator) -> None:
+    """With API keys the public cannot ask at all; a launched page's session opens its
+    course's collection, and only that one."""
+    settings = lti_settings(tmp_path, f"sqlite:///{tmp_path / 'key-mode.db'}").model_copy(
+        update={"api_keys": [SecretStr("an-api-key-for-other-clients-0123")]}
+    )
+    with TestClient(create_app(settings, embedder=FakeEmbedder()), base_url=TOOL) as client:
+        added = client.post(
+            "/admin/lti/platforms",
+            json=platform.registration(),
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        )
+        assert added.status_code == 201
+        lms = Lms(client, platform)
+        lms.place("course-history", "history-101")
+        token = session_token(lms.launch_as().text)
+
+        assert ask(client, None, "history-101").status_code == 401
+        assert ask(client, token, "history-101").status_code == 200
+        assert ask(client, token, "geo-201").status_code == 403
+        tool = state_of(client).lti
+        assert tool is not None
+        session = replace(tool.sessions.course(token), expires_at=int(time.time()) - 1)
+        expired_session = issue_course_session(signing_key(tool.engine), session)
+        answer = ask(client, expired_session, "history-101")
+        assert answer.status_code == 401
+        assert answer.json()["error"]["message"] == "the course session has expired"
