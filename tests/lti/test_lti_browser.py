@@ -166,7 +166,6 @@ def ask(frame: Frame, question: str) -> None:
 
 def test_the_browser_blocks_third_party_cookies(page: Page, emulator: Emulator, probe: str) -> None:
     """The control: in this browser a framed third party's ordinary cookie is not kept."""
-    page.set_content(f'<iframe name="tool" src="{probe}/set"></iframe>')
     page.goto(f"{emulator.issuer}/jwks")  # a localhost page, to frame the probe from
     page.set_content(f'<iframe name="tool" src="{probe}/set"></iframe>')
     expect(tool_frame(page).locator("#cookies")).to_have_text("none", timeout=10_000)
