@@ -50,7 +50,7 @@ from cultureqa.runtime import available_cores
 from cultureqa.settings import Settings
 from cultureqa.testing import ServerProcess, wait_ready
 
-MODES = {"off": {"CULTUREQA_MICRO_BATCHING": "false"}, "on": {}}
+MODES = {"off": {"CULTUREQA_MICRO_BATCHING": "false"}, "on": {"CULTUREQA_MICRO_BATCHING": "true"}}
 CLIENTS = (1, 8, 32)
 
 

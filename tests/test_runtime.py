@@ -11,22 +11,22 @@ from cultureqa.settings import Settings
 @pytest.mark.parametrize(
     ("overrides", "cores", "plan"),
     [
-        # Micro-batched (the default): a batch's worth of asks at once, passes on half the cores.
-        ({}, 2, ThreadPlan(1, 1, 16, 1)),
-        ({}, 32, ThreadPlan(1, 1, 32, 16)),
-        ({"micro_batch_max": 4, "workers": 2}, 8, ThreadPlan(1, 1, 4, 2)),
-        ({"workers": 2}, 2, ThreadPlan(1, 1, 16, 1)),
-        # Without: an ask per core.
-        ({"micro_batching": False}, 2, ThreadPlan(1, 1, 2, 1)),
-        ({"micro_batching": False}, 8, ThreadPlan(1, 1, 8, 4)),
-        ({"micro_batching": False, "workers": 2}, 2, ThreadPlan(1, 1, 1, 1)),
-        ({"micro_batching": False, "workers": 4}, 2, ThreadPlan(1, 1, 1, 1)),
-        ({"micro_batching": False, "workers": 2}, 8, ThreadPlan(1, 1, 4, 2)),
+        # By default an ask per core.
+        ({}, 2, ThreadPlan(1, 1, 2, 2)),
+        ({}, 8, ThreadPlan(1, 1, 8, 8)),
+        ({"workers": 2}, 2, ThreadPlan(1, 1, 1, 1)),
+        ({"workers": 4}, 2, ThreadPlan(1, 1, 1, 1)),
+        ({"workers": 2}, 8, ThreadPlan(1, 1, 4, 4)),
         (
             {"max_concurrent_asks": 3, "torch_threads": 2, "faiss_threads": 2},
             2,
-            ThreadPlan(2, 2, 3, 1),
+            ThreadPlan(2, 2, 3, 2),
         ),
+        # Micro-batched: a batch's worth of asks at once, a pass per core.
+        ({"micro_batching": True}, 2, ThreadPlan(1, 1, 16, 2)),
+        ({"micro_batching": True}, 32, ThreadPlan(1, 1, 32, 32)),
+        ({"micro_batching": True, "micro_batch_max": 4, "workers": 2}, 8, ThreadPlan(1, 1, 4, 4)),
+        ({"micro_batching": True, "max_concurrent_asks": 3}, 2, ThreadPlan(1, 1, 3, 2)),
     ],
 )
 def test_serving_plan(overrides: dict[str, object], cores: int, plan: ThreadPlan) -> None:

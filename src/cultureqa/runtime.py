@@ -2,9 +2,9 @@
 once, so that concurrent requests on a few cores do not fight over them.
 
 Serving: each ask runs single-threaded (1 torch thread, 1 FAISS thread) and as many asks run
-side by side as there are cores for this process (cores / workers); micro-batched (the default),
-forward passes of the model run on half of those cores, each shared by the questions that
-arrived together, and more asks are let in to share them. One ask at a time on all
+side by side as there are cores for this process (cores / workers); micro-batched, as many
+forward passes of the model run side by side, each shared by the questions that arrived
+together, and more asks are let in to share them. One ask at a time on all
 cores would be no faster per ask for a short question, and several asks each wanting every core
 would slow one another down by far more than their share. Ingest: every core for one big batch.
 Settings override each number.
@@ -41,16 +41,15 @@ def available_cores() -> int:
 def serving_plan(settings: Settings, cores: int | None = None) -> ThreadPlan:
     share = max(1, (cores or available_cores()) // settings.workers)
     # Micro-batched, an ask waiting for its forward pass holds no core: as many asks as fit in
-    # one pass are let in, so that they can share it. Half the cores run passes and half the
-    # rest of the asks (the answer, the HTTP work: Python, one core's worth per process at most);
-    # on 2 cores, one pass at a time also makes the batches larger (3.8 questions against 2.3
-    # at 8 clients, benchmarks/batching.py).
+    # one pass are let in, so that they can share it, and a pass runs on each core. (One pass
+    # at a time on 2 cores makes larger batches, 3.7 questions against 1.9 at 8 clients, but
+    # the model then has one core: 8-23% fewer answers a second, benchmarks/batching.py.)
     batched = max(share, settings.micro_batch_max) if settings.micro_batching else share
     return ThreadPlan(
         torch_threads=settings.torch_threads or 1,
         faiss_threads=settings.faiss_threads or 1,
         concurrent_asks=settings.max_concurrent_asks or batched,
-        model_passes=max(1, share // 2),
+        model_passes=share,
     )
 
 

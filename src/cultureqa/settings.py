@@ -220,10 +220,11 @@ class Settings(BaseSettings):
         1, ge=1, le=64, description="Server processes `serve` starts, each with its own model."
     )
     micro_batching: bool = Field(
-        True,
+        False,
         description="Embed questions asked at about the same time in shared forward passes of "
-        "the model (cheaper per question than one pass each); see embedding/batching.py. A "
-        "question that finds the server idle is embedded at once.",
+        "the model (see embedding/batching.py); a question that finds the server idle is "
+        "embedded at once. Off by default: on 2 cores it gave no more answers a second "
+        "(docs/benchmarks.md).",
     )
     micro_batch_window_ms: float = Field(
         1.0,

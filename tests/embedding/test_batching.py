@@ -190,7 +190,8 @@ def test_after_close_calls_run_on_their_own() -> None:
 def test_the_settings_turn_it_on_and_off() -> None:
     inner = FakeEmbedder()
     assert micro_batched(inner, Settings(micro_batching=False), slots=2) is inner
-    batcher = micro_batched(inner, Settings(micro_batch_max=4), slots=2)
+    assert micro_batched(inner, Settings(), slots=2) is inner  # off by default
+    batcher = micro_batched(inner, Settings(micro_batching=True, micro_batch_max=4), slots=2)
     assert isinstance(batcher, MicroBatcher)
     assert batcher.inner is inner
 
