@@ -72,3 +72,20 @@ def test_metrics_can_be_turned_off(tmp_path: Path, app_client: AppClient) -> Non
     publish(settings, FakeEmbedder(), "one")
     client = app_client(settings)
     assert client.get("/metrics").status_code == 404
+
+
+def test_micro_batching_counts_its_passes_and_is_absent_when_off(
+    tmp_path: Path, app_client: AppClient
+) -> None:
+    settings = settings_for(tmp_path, micro_batching=True)
+    publish(settings, FakeEmbedder(), "one")
+    client = app_client(settings)
+    for question in ("food", "music"):  # one after another: a pass each
+        assert client.post("/ask", json={"question": question}).status_code == 200
+    got = samples(client.get("/metrics").text)
+    assert got[("cultureqa_embed_passes_total", ())] == 2
+    assert got[("cultureqa_embed_calls_total", ())] == 2
+    assert got[("cultureqa_embed_texts_total", ())] == 2
+
+    off = app_client(settings_for(tmp_path / "off"))
+    assert "cultureqa_embed_passes" not in off.get("/metrics").text
