@@ -5,14 +5,16 @@ micro-batching off and on in the same run, against the hardware bound.
 
 Two `cultureqa serve` processes on loopback ports over the same index (by default the seed
 corpus, built from corpus/ into a temporary directory), one with CULTUREQA_MICRO_BATCHING=false
-and one with the defaults; both start before any phase and only one is asked at a time. The
-phases alternate between them (1 client off, 1 client on, 8 off, 8 on, ...) and the whole
-sequence runs `--rounds` times, so that what else the machine does hits both alike; each
-figure is the mean over the rounds, and the ratios are taken within one run.
+and one with true (the other settings their defaults; `--mode` adds servers with other
+settings); all start before any phase and only one is asked at a time. The phases alternate
+between them (1 client, 8 off, 8 on, 32 off, 32 on) and the whole sequence runs `--rounds`
+times, so that what else the machine does hits both alike; each figure is the mean over the
+rounds, and the ratios are taken within one run. At 1 client, one client asks every server in
+turn, the same question in random order, so that their p50s are taken under the same load.
 
 The clients: BLEnD's English question texts (benchmarks/load.py), picked at random, `top_k` 5,
 each client one keep-alive connection, written as raw HTTP/1.1 on asyncio streams in one
-process beside the servers (about 0.1 ms of client CPU per request, a tenth of httpx's, so
+process beside the servers (0.11-0.14 ms of client CPU an answer, measured and reported, so
 that the client takes as little as possible of the cores the servers share with it).
 
 The hardware bound is cores x 1000 / the floor in ms, the floor being one question's embedding
