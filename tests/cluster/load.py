@@ -89,9 +89,11 @@ async def ask_in_a_loop(
     outcomes: list[Outcome],
     max_requests: int,
     address: str,
+    interval: float = 0.0,
 ) -> None:
     """Ask one question after another until `deadline` (and at most `max_requests`), on one
-    keep-alive connection, as a browser would."""
+    keep-alive connection, as a browser would; each ask starts at least `interval` seconds
+    after the previous one began (0: at once)."""
     headers = {"X-Forwarded-For": address}
     limits = httpx.Limits(max_connections=1)
     questions = itertools.cycle(QUESTIONS[client % len(QUESTIONS) :] + QUESTIONS)
@@ -118,6 +120,7 @@ async def ask_in_a_loop(
             outcomes.append(
                 Outcome(client, now - began, took, status, error, upstream or "", ask_id)
             )
+            await asyncio.sleep(max(0.0, now + interval - time.monotonic()))
 
 
 async def _run(
@@ -127,6 +130,7 @@ async def _run(
     events: Sequence[Event],
     max_requests: int,
     addresses: Callable[[int], str],
+    interval: float,
 ) -> Load:
     load = Load()
     outcomes = load.outcomes
@@ -140,7 +144,7 @@ async def _run(
         load.events[event.name] = (started, time.monotonic() - began)
 
     tasks = [
-        ask_in_a_loop(url, n, began, deadline, outcomes, max_requests, addresses(n))
+        ask_in_a_loop(url, n, began, deadline, outcomes, max_requests, addresses(n), interval)
         for n in range(clients)
     ]
     await asyncio.gather(*tasks, *(happen(event) for event in events))
@@ -155,7 +159,9 @@ def run_load(
     *,
     max_requests: int = 10_000,
     addresses: Callable[[int], str] = client_address,
+    interval: float = 0.0,
 ) -> Load:
     """`clients` clients asking through `url` for `seconds` seconds, the events at their
-    times; returns once every client and every event is done."""
-    return asyncio.run(_run(url, clients, seconds, events, max_requests, addresses))
+    times, each client's asks at least `interval` seconds apart; returns once every client and
+    every event is done."""
+    return asyncio.run(_run(url, clients, seconds, events, max_requests, addresses, interval))
