@@ -41,7 +41,7 @@ REPLICAS = 3
 # rate-limit test's one client asks many times faster.
 RATE_PER_MINUTE = 600
 BURST = 20
-# The replicas' Redis timeouts (shared_limits.py: 50 ms by default, a LAN's Redis that does
+# The replicas' Redis timeouts (shared_limits.py: 0.25 s by default, a LAN's Redis that does
 # not answer). Here two cores run three replicas, nginx, PostgreSQL, the clients and other
 # work: a round trip can wait that long for a core, and each such wait would count as an
 # outage and, fail-open, limit with the replica's own buckets. The URL overrides them.
