@@ -4,6 +4,7 @@ PostgreSQL for anything shared), written off the request path.
     question_log.py  QuestionLog, the one object a server holds, and open_question_log(settings)
     records.py    what the server hands over: AskRecord, FeedbackRecord; ids; Turn (history)
     writer.py     RecordWriter: a bounded queue and one writer thread; counters for /metrics
+    spool.py      each ask's row in a file of the process until written, replayed after a kill
     writes.py     one batch in one transaction, the privacy mode applied to each row
     recent.py     the last turns of recent conversations in memory, for follow-ups at once
     privacy.py    what each question-log mode keeps, and the salted client hash

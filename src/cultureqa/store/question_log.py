@@ -20,6 +20,7 @@ from cultureqa.store.migrate import UpgradeResult, upgrade_database
 from cultureqa.store.privacy import PrivacyPolicy
 from cultureqa.store.recent import RecentTurns, merge_turns
 from cultureqa.store.records import AskRecord, FeedbackRecord, Turn, utc_now
+from cultureqa.store.spool import SPOOL_DIRECTORY, Spool
 from cultureqa.store.writer import DEFAULT_QUEUE_SIZE, LogStats, Prepare, RecordWriter
 
 log = logging.getLogger("cultureqa.store")
@@ -42,9 +43,15 @@ class QuestionLog:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         max_backoff: float = 5.0,
         prepare: Prepare | None = None,
+        spool_directory: Path | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
+        # Asks also go to a file of this process until written, so that a kill loses none
+        # (spool.py); the files of processes that stopped are written by this one.
+        spool = None
+        if spool_directory is not None:
+            spool = Spool(spool_directory, policy, salt=salt).open()
         self._writer = RecordWriter(
             engine,
             policy,
@@ -52,6 +59,7 @@ class QuestionLog:
             queue_size=queue_size,
             max_backoff=max_backoff,
             prepare=prepare,
+            spool=spool,
         ).start()
         self._stop_retention = threading.Event()
         self._retention: threading.Thread | None = None
@@ -169,6 +177,12 @@ def database_url_of(settings: Settings) -> str:
     return f"sqlite:///{settings.feedback_path.parent / DEFAULT_DATABASE_FILE}"
 
 
+def spool_directory_of(settings: Settings) -> Path:
+    """Where the server spools its asks until they are written (spool.py): beside the feedback
+    file and the default database, the data the server writes."""
+    return settings.feedback_path.parent / SPOOL_DIRECTORY
+
+
 def policy_from(settings: Settings) -> PrivacyPolicy:
     return PrivacyPolicy(
         default=settings.question_log, by_collection=dict(settings.question_log_by_collection)
@@ -200,7 +214,8 @@ def open_question_log(settings: Settings, *, migrate: bool = True) -> QuestionLo
     """The server's question log, returned at once: its writer first migrates the database
     (unless `migrate` is False) and imports the old feedback file once, retrying while the
     database is unreachable (records queue meanwhile; wait_until_ready tells when it is done),
-    and the retention purge runs hourly. Raises StoreUnavailableError only for a malformed
+    then writes the asks that processes which stopped left in the spool directory; the
+    retention purge runs hourly. Raises StoreUnavailableError only for a malformed
     database URL."""
     engine = make_engine(database_url_of(settings))
     policy = policy_from(settings)
@@ -212,6 +227,8 @@ def open_question_log(settings: Settings, *, migrate: bool = True) -> QuestionLo
         maintenance.import_feedback_jsonl(engine, settings.feedback_path, policy)
 
     salt = settings.hash_salt.get_secret_value() if settings.hash_salt else None
-    question_log = QuestionLog(engine, policy, salt=salt, prepare=prepare)
+    question_log = QuestionLog(
+        engine, policy, salt=salt, prepare=prepare, spool_directory=spool_directory_of(settings)
+    )
     question_log.start_retention(settings.question_log_retention_days)
     return question_log

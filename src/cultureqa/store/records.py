@@ -45,6 +45,9 @@ class AskRecord:
     index_version: str | None = None
     latency_ms: float | None = None
     client_address: str | None = None  # hashed in "full" mode, never stored as it is
+    # The hash itself, for an ask read back from a spool (spool.py), which never holds the
+    # address: stored in "full" mode when there is no client_address to hash.
+    client_hash: str | None = None
     id: str = field(default_factory=new_id)
     asked_at: datetime = field(default_factory=utc_now)
 

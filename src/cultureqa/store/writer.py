@@ -9,6 +9,12 @@ full are dropped and counted, so memory stays bounded and a request never waits.
 database refuses (bad data) is dropped alone and counted as failed; the rest of its batch is
 written.
 
+With a spool (spool.py), each ask's row is also appended to a file of this process before it
+is queued, and the file is let go once the writer has written it; so the asks a killed process
+had queued are written by the next one, which replays the files of processes that stopped
+when its database is ready, and every REPLAY_INTERVAL_S after (another replica sharing the
+data directory may have died and never come back).
+
 Before its first write the writer runs `prepare` (the server's: migrate the database, import
 the old feedback file), retrying it the same way, so a server starts and answers while its
 database is still down, and logs as soon as it is up.
@@ -21,7 +27,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, DisconnectionError, IntegrityError
@@ -31,7 +37,8 @@ from cultureqa.errors import StoreUnavailableError
 from cultureqa.store.database import for_writing
 from cultureqa.store.privacy import PrivacyPolicy
 from cultureqa.store.records import AskRecord, FeedbackRecord
-from cultureqa.store.writes import Record, write_records
+from cultureqa.store.spool import Spool, SpoolFile
+from cultureqa.store.writes import Record, database_salt, write_records
 
 log = logging.getLogger("cultureqa.store")
 
@@ -42,7 +49,11 @@ DROP_LOG_INTERVAL_S = 60.0
 # How long the writer waits for more records before writing a batch (and how often it looks).
 DEFAULT_LINGER_S = 0.1
 LINGER_POLL_S = 0.01
+# How often the writer looks for spool files of processes that stopped (spool.py).
+REPLAY_INTERVAL_S = 30.0
 Prepare = Callable[[], object]
+# A record, and the spool file its ask was appended to (None: not spooled).
+Queued = tuple[Record, SpoolFile | None]
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,9 @@ class LogStats:
     """Counters since the log started, for /metrics. `dropped`: records that found the queue
     full (or the log closed); `failed`: records the database refused, or still unwritten when
     close() gave up. Every recorded record ends up in exactly one of written, dropped, failed,
-    or is still pending."""
+    or is still pending. The spool's (spool.py): `spool_failures`, asks that could not be
+    spooled; `spool_replayed`, asks read back from the spools of processes that stopped, and
+    `spool_recovered`, those of them that were not written yet."""
 
     written: int
     dropped: int
@@ -58,6 +71,9 @@ class LogStats:
     pending: int
     outages: int
     database_up: bool
+    spool_failures: int = 0
+    spool_replayed: int = 0
+    spool_recovered: int = 0
 
 
 class RecordWriter:
@@ -74,15 +90,18 @@ class RecordWriter:
         max_backoff: float = 5.0,
         linger: float = DEFAULT_LINGER_S,
         prepare: Prepare | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self.engine = for_writing(engine)
+        self._spool = spool
+        self._replay_at = 0.0  # when to look for the spools of stopped processes next
         self._linger = linger
         self._hurry = threading.Event()  # flush() is waiting: write what there is now
         self._prepare = prepare
         self.prepared = threading.Event()  # set once `prepare` has run (or was not given)
         self.policy = policy
         self._salt = salt
-        self._queue: queue.Queue[Record] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Queued] = queue.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._max_backoff = max_backoff
         self._lock = threading.Condition()
@@ -103,8 +122,17 @@ class RecordWriter:
         return self._enqueue(record)
 
     def stats(self) -> LogStats:
+        spooled = self._spool.stats() if self._spool is not None else None
         with self._lock:
-            return LogStats(**self._counts, database_up=self._database_up)
+            stats = LogStats(**self._counts, database_up=self._database_up)
+        if spooled is None:
+            return stats
+        return replace(
+            stats,
+            spool_failures=spooled.failures,
+            spool_replayed=spooled.replayed,
+            spool_recovered=spooled.recovered,
+        )
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything recorded so far is written (or dropped or failed); False when
@@ -126,19 +154,27 @@ class RecordWriter:
             # A call into the database cannot be interrupted; the connect and statement
             # timeouts (database.py) bound it. Past this the daemon thread is left behind.
             self._thread.join(timeout)
+        if self._spool is not None:
+            # What was not written stays in its files, for the next start. (A writer thread
+            # left behind settles nothing more.)
+            self._spool.close()
         return self.stats()
 
     def _enqueue(self, record: Record) -> bool:
+        spool = self._spool
+        # Encoded before the lock; appended under it, once the record is sure to be queued
+        # (only this method puts, always under the lock: the queue cannot fill in between).
+        line = spool.encode(record) if spool is not None and isinstance(record, AskRecord) else None
         with self._lock:
             if self._closing.is_set():
                 self._counts["dropped"] += 1
                 return False
-            try:
-                self._queue.put_nowait(record)
-            except queue.Full:
+            if self._queue.full():
                 self._counts["dropped"] += 1
                 self._note_dropping()
                 return False
+            spooled = spool.append(line) if spool is not None and line is not None else None
+            self._queue.put_nowait((record, spooled))
             self._counts["pending"] += 1
             return True
 
@@ -166,9 +202,10 @@ class RecordWriter:
                 return
             self._write_with_retry(batch)
 
-    def _next_batch(self) -> list[Record]:
+    def _next_batch(self) -> list[Queued]:
         """The next records to write, waiting for the first; empty once closing and drained."""
         while True:
+            self._replay_when_due()
             try:
                 first = self._queue.get(timeout=0.1)
                 break
@@ -215,11 +252,12 @@ class RecordWriter:
             return True
         return not self._abandon.is_set()
 
-    def _write_with_retry(self, batch: Sequence[Record]) -> None:
+    def _write_with_retry(self, batch: Sequence[Queued]) -> None:
+        records = [record for record, _ in batch]
         delay = FIRST_BACKOFF_S
         while not self._abandon.is_set():
             try:
-                self._write(batch)
+                self._write(records)
             except Exception as exc:  # nothing may kill the writer
                 if not is_outage(exc):
                     self._write_one_by_one(batch)  # a record's fault: find it
@@ -228,20 +266,26 @@ class RecordWriter:
                 self._abandon.wait(delay)
                 delay = min(delay * 2, self._max_backoff)
                 continue
+            self._settle(batch)
             self._finish(written=len(batch))
             return
+        # Given up (closing with the database down): these stay in the spool, for the next
+        # start to write.
         self._finish(failed=len(batch))
         self._drain_as_failed()
 
-    def _write(self, batch: Sequence[Record]) -> None:
+    def _write(self, batch: Sequence[Record]) -> int:
         with self.engine.begin() as connection:
-            write_records(connection, batch, self.policy, self._salt)
+            if self._spool is not None and self._spool.needs_salt:
+                # The database's salt, so that "full" mode asks are spooled with their hash.
+                self._spool.salt = database_salt(connection)
+            return write_records(connection, batch, self.policy, self._salt)
 
-    def _write_one_by_one(self, batch: Sequence[Record]) -> None:
+    def _write_one_by_one(self, batch: Sequence[Queued]) -> None:
         """A batch the database refused: write each record alone, so one bad record costs
         only itself."""
         written = failed = 0
-        for record in batch:
+        for record, _ in batch:
             try:
                 self._write([record])
                 written += 1
@@ -253,7 +297,48 @@ class RecordWriter:
                         exc.__class__.__name__,
                         _first_line(exc),
                     )
+        self._settle(batch)  # written, or refused: writing it again would not change that
         self._finish(written=written, failed=failed)
+
+    def _write_replayed(self, asks: Sequence[AskRecord]) -> tuple[int, int]:
+        """Asks read back from a spool: (new ones written, refused ones), in one transaction,
+        or each alone when the database refuses the lot; raises when the database is down."""
+        try:
+            return self._write(asks), 0
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+        written = refused = 0
+        for ask in asks:
+            try:
+                written += self._write([ask])
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                refused += 1
+                log.warning(
+                    "question log: a spooled ask was refused: %s: %s",
+                    exc.__class__.__name__,
+                    _first_line(exc),
+                )
+        return written, refused
+
+    def _settle(self, batch: Sequence[Queued]) -> None:
+        """Tell the spool these asks are done with, before flush() can see them done."""
+        if self._spool is not None:
+            self._spool.settle(spooled for _, spooled in batch)
+
+    def _replay_when_due(self) -> None:
+        """Write what the spools of stopped processes hold, at start (once the database is
+        prepared) and every REPLAY_INTERVAL_S, while the database is up."""
+        now = time.monotonic()
+        if self._spool is None or now < self._replay_at or not self._database_up:
+            return
+        self._replay_at = now + REPLAY_INTERVAL_S
+        try:
+            self._spool.replay(self._write_replayed, self._batch_size)
+        except Exception as exc:  # the database went down: the files stay for next time
+            log.warning("question log: replaying the spool stopped: %s", _first_line(exc))
 
     def _note_outage(self, exc: Exception, holding: int) -> None:
         with self._lock:

@@ -21,10 +21,11 @@ Record = AskRecord | FeedbackRecord
 
 def write_records(
     connection: Connection, records: Sequence[Record], policy: PrivacyPolicy, salt: str | None
-) -> None:
+) -> int:
     """Insert the records (asks, their conversations, the day's counts, feedback) on a
     connection inside a transaction. `salt` is the configured one, or None to use the
-    database's own (made on first use)."""
+    database's own (made on first use). Returns how many of the asks were new (the others'
+    ids were written before, and are skipped)."""
     asks = _unwritten(connection, [record for record in records if isinstance(record, AskRecord)])
     feedback = [record for record in records if isinstance(record, FeedbackRecord)]
     _add_daily_counts(connection, asks)
@@ -41,6 +42,7 @@ def write_records(
         connection.execute(
             schema.feedback.insert(), [_feedback_row(item, policy, known) for item in feedback]
         )
+    return len(asks)
 
 
 def database_salt(connection: Connection) -> str:
@@ -60,9 +62,7 @@ def _ask_row(ask: AskRecord, policy: PrivacyPolicy, salt: str) -> dict[str, Any]
         "collection": ask.collection,
         "conversation_id": ask.conversation_id,
         "question": ask.question,
-        "client_hash": client_hash(salt, ask.client_address)
-        if full and ask.client_address
-        else None,
+        "client_hash": _client_hash(ask, salt) if full else None,
         "answered": ask.answered,
         "no_answer_code": ask.no_answer_code,
         "confidence": ask.confidence,
@@ -72,6 +72,13 @@ def _ask_row(ask: AskRecord, policy: PrivacyPolicy, salt: str) -> dict[str, Any]
         "latency_ms": ask.latency_ms,
     }
     return clip_to_columns(schema.asks, row)
+
+
+def _client_hash(ask: AskRecord, salt: str) -> str | None:
+    """The address hashed, or the hash a spooled ask carries (spool.py: never the address)."""
+    if ask.client_address:
+        return client_hash(salt, ask.client_address)
+    return ask.client_hash
 
 
 def _feedback_row(item: FeedbackRecord, policy: PrivacyPolicy, known: set[str]) -> dict[str, Any]:
