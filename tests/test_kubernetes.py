@@ -198,3 +198,30 @@ def test_the_school_overlay_sets_its_namespace_host_and_sizes() -> None:
     (container,) = api["spec"]["template"]["spec"]["containers"]
     assert container["image"].startswith("registry.school.example.edu/cultureqa:")
     assert container["resources"]["requests"]["cpu"] == "2"
+
+
+def test_the_school_overlay_passes_an_ask_on_as_nginx_conf_does() -> None:
+    """A pod killed mid-ask: its ask goes to another (non_idempotent, /ask alone, buffered),
+    as deploy/nginx.conf's `location = /ask`; every other path only when nothing was sent."""
+    objects = render("overlays/school")
+    ask = one(objects, "Ingress", "cultureqa-ask")
+    [rule] = ask["spec"]["rules"]
+    [path] = rule["http"]["paths"]
+    assert (rule["host"], path["path"], path["pathType"]) == (
+        "qa.school.example.edu",
+        "/ask",
+        "Exact",
+    )
+    assert path["backend"]["service"] == {"name": "cultureqa-api", "port": {"name": "http"}}
+    annotations = ask["metadata"]["annotations"]
+    prefix = "nginx.ingress.kubernetes.io/"
+    assert annotations[prefix + "proxy-next-upstream"].split() == [
+        "error",
+        "timeout",
+        "non_idempotent",
+    ]
+    assert annotations[prefix + "proxy-request-buffering"] == "on"
+    rest = one(objects, "Ingress", "cultureqa")["metadata"]["annotations"]
+    assert "non_idempotent" not in rest[prefix + "proxy-next-upstream"]
+    nginx_conf = (REPO / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert "proxy_next_upstream error timeout non_idempotent;" in nginx_conf
