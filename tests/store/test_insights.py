@@ -32,8 +32,11 @@ def test_days_counts_citations_and_thumbs_down(engine: Engine) -> None:
     with open_log(engine) as log:
         for ask in asks:
             log.record_ask(ask)
-        log.record_feedback(FeedbackRecord(rating="down", ask_id=asks[2].id, collection="default"))
-        log.record_feedback(FeedbackRecord(rating="up", ask_id=asks[0].id, collection="default"))
+        # Given on the day asked: the range is fixed days, not the day the test runs.
+        for rating, ask in (("down", asks[2]), ("up", asks[0])):
+            log.record_feedback(
+                FeedbackRecord(rating=rating, ask_id=ask.id, collection="default", created_at=NOON)
+            )
         assert log.flush()
 
     found = read_insights(engine, "default", TODAY - timedelta(days=6), TODAY)
