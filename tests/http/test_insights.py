@@ -177,3 +177,37 @@ def test_bad_ranges_and_names_are_refused(
     refused = client.get(f"/admin/insights/export?{query}", headers=BEARER)
 
     assert refused.status_code == 422, refused.text
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_proto", "secure"),
+    [
+        ("10.0.0.5", "https", True),  # the trusted proxy ended TLS
+        ("10.0.0.5", "http", False),
+        ("10.0.0.5", None, False),
+        ("192.0.2.9", "https", False),  # anyone else's header says nothing
+    ],
+)
+def test_the_session_cookie_is_secure_behind_a_tls_proxy(
+    tmp_path: Path,
+    database_url: URL,
+    app_client: AppClient,
+    peer: str,
+    forwarded_proto: str | None,
+    secure: bool,
+) -> None:
+    url = database_url.render_as_string(hide_password=False)
+    settings = app_settings(tmp_path, database_url=url, trusted_proxies=["10.0.0.0/8"])
+    client = app_client(settings, client=(peer, 50000))
+    headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
+    token = csrf_of(client.get("/admin/insights", headers=headers).text)
+
+    signed_in = client.post(
+        "/admin/insights/login",
+        data={"key": KEY, "csrf": token},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+    assert signed_in.status_code == 303
+    assert ("; secure" in signed_in.headers["set-cookie"].lower()) is secure

@@ -79,6 +79,15 @@ class AskGuard:
         forwarded = ", ".join(request.headers.getlist("x-forwarded-for")) or None
         return "ip:" + client_address(peer, forwarded, self._proxies)
 
+    def over_https(self, request: Request) -> bool:
+        """Whether the browser reached us over HTTPS: the connection's own scheme, or, from a
+        trusted proxy that ended TLS, the last X-Forwarded-Proto (the one that proxy set)."""
+        if request.url.scheme == "https":
+            return True
+        forwarded = request.headers.getlist("x-forwarded-proto")
+        last = forwarded[-1].split(",")[-1].strip().lower() if forwarded else ""
+        return last == "https" and self.from_trusted_proxy(request)
+
     def from_trusted_proxy(self, request: Request) -> bool:
         """Whether the request's TCP peer is a trusted proxy (CULTUREQA_TRUSTED_PROXIES)."""
         peer = request.client.host if request.client else None

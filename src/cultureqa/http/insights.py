@@ -215,7 +215,9 @@ async def login(request: Request, state: StateDep) -> Response:
         max_age=auth.SESSION_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        # Behind a proxy that ends TLS the connection here is plain HTTP: its
+        # X-Forwarded-Proto says what the browser used (from trusted proxies only).
+        secure=state.guard.over_https(request),
         path="/admin/insights",
     )
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/admin/insights")
