@@ -72,6 +72,7 @@ def test_a_reindex_on_one_replica_is_run_by_the_worker_and_read_by_both(
     again = replicas[0].post("/admin/collections/course/reindex", headers=AUTH)
 
     assert queued.status_code == 202 and queued.json()["state"] == "queued"
+    assert (queued.json()["attempts"], queued.json()["worker"]) == (0, None)
     assert again.json()["id"] == queued.json()["id"]  # still queued: the same job
     time.sleep(0.3)  # no replica builds it
     job_id = queued.json()["id"]
@@ -87,6 +88,7 @@ def test_a_reindex_on_one_replica_is_run_by_the_worker_and_read_by_both(
     seen = [r.get(f"/admin/jobs/{job_id}", headers=AUTH).json() for r in replicas]
     assert seen[0] == seen[1]
     assert seen[0]["state"] == "succeeded" and (seen[0]["embedded"], seen[0]["to_embed"]) == (1, 1)
+    assert (seen[0]["attempts"], seen[0]["worker"]) == (1, "builder-1")
     assert seen[0]["version"] == current_version(settings.index_dir / "course")
     deadline = time.monotonic() + 5
     for replica in replicas:  # each picks the version up by itself

@@ -192,4 +192,6 @@ def job_out(job: JobRecord) -> JobOut:
         version=job.version,
         created_at=job.created_at.timestamp(),
         finished_at=job.finished_at.timestamp() if job.finished_at else None,
+        attempts=job.attempts,
+        worker=job.worker,
     )

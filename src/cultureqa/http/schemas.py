@@ -327,6 +327,15 @@ class JobOut(BaseModel):
     version: str | None = Field(description="The version published, once succeeded.")
     created_at: float
     finished_at: float | None
+    attempts: int | None = Field(
+        default=None,
+        description="With CULTUREQA_BUILDER=external: how many times a worker claimed the job "
+        "(more than 1 after a worker died holding it); null for a job run in the server.",
+    )
+    worker: str | None = Field(
+        default=None,
+        description="With CULTUREQA_BUILDER=external: the worker holding, or last holding, it.",
+    )
 
 
 class FeedbackRequest(BaseModel):
