@@ -17,8 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-import anyio
-
 from cultureqa.errors import DeadlineExceededError, OverloadedError
 
 T = TypeVar("T")
@@ -74,7 +72,7 @@ class AskGate:
             raise
         future.add_done_callback(self._done)
         try:
-            with anyio.fail_after(self.timeout):
+            async with asyncio.timeout(self.timeout):
                 return await asyncio.wrap_future(future)
         except TimeoutError as exc:
             future.cancel()  # still queued: never runs

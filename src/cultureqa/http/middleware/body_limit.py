@@ -93,7 +93,12 @@ def bounded(receive: Receive, limit: int, timeout: float) -> Receive:
         loop = asyncio.get_running_loop()
         deadline = deadline or loop.time() + timeout
         try:
-            message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+            if loop.time() >= deadline:  # past it: refused even if more of the body is here
+                raise TimeoutError
+            # Read in this task: wait_for would make a task of each read (two more turns of
+            # the event loop for every body).
+            async with asyncio.timeout_at(deadline):
+                message = await receive()
         except TimeoutError:
             raise BodyTimeoutError(
                 f"the request body did not arrive within {timeout:g} seconds"
