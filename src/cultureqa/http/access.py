@@ -19,6 +19,7 @@ from typing import NoReturn
 from fastapi import Request
 
 from cultureqa.errors import ForbiddenError, UnauthorizedError
+from cultureqa.http.grants import GRANT_PARAMETER, ArticleGrants
 from cultureqa.http.ratelimit import Limiter, client_address, is_trusted, parse_networks
 from cultureqa.http.shared_limits import make_limiter
 from cultureqa.lti.sessions import looks_like_session
@@ -55,6 +56,8 @@ class AskGuard:
         self._keys = self._open + [key for key in self._scopes if key not in self._open]
         self._proxies = parse_networks(settings.trusted_proxies)
         self.limiter: Limiter = make_limiter(settings)
+        # Key mode: an answer's citations carry grants that open their article pages.
+        self.grants = ArticleGrants.from_keys(self._keys)
         # LTI course sessions (lti/sessions.py), set when the app starts: a session token as
         # Bearer opens its course's collection only, in key mode and in public mode alike.
         self.sessions: Callable[[str], str] | None = None
@@ -117,6 +120,14 @@ class AskGuard:
             )
         if matching_key(token, self._keys) is None:
             self.refuse_key(request, "wrong API key")
+
+    def check_article_page(self, request: Request, collection: str, article_id: str) -> None:
+        """check_key for an article page: a valid reading grant for this article of this
+        collection (a citation's link, grants.py) stands for the key."""
+        grant = request.query_params.get(GRANT_PARAMETER)
+        if self.key_mode and self.grants.valid(grant, collection, article_id):
+            return
+        self.check_key(request)
 
     def check_collection(self, request: Request, collection: str) -> None:
         """Key mode: 403 when the request's key is limited to collections other than this one.

@@ -13,6 +13,7 @@ from cultureqa.http.asklog import (
     conversation_of,
     stored_turns,
 )
+from cultureqa.http.grants import ArticleGrants
 from cultureqa.http.schemas import (
     ACCESS_ERRORS,
     MAX_ARTICLE_ID_CHARS,
@@ -67,6 +68,8 @@ async def ask(body: AskRequest, request: Request, state: StateDep, library: Libr
     response = AskResponse.from_result(
         result, collection, conversation_id=conversation, ask_id=ask_id
     )
+    if state.guard.key_mode:
+        grant_pages(response, state.guard.grants, collection)
     state.metrics.record_ask(response, collection)
     if state.question_log is not None:  # queued, never waited for
         address = client_address(state.guard, request)
@@ -74,6 +77,16 @@ async def ask(body: AskRequest, request: Request, state: StateDep, library: Libr
     # Serialized here, once: returned as a model, FastAPI would dump it, validate the dump
     # against response_model again and encode it (about a millisecond for five passages).
     return Response(response.model_dump_json(), media_type="application/json")
+
+
+def grant_pages(response: AskResponse, grants: ArticleGrants, collection: str) -> None:
+    """Key mode: each citation's page link gets a reading grant for its article, so that a
+    student following it in a new tab (no key goes with a link) can read what was quoted."""
+    citations = [passage.citation for passage in response.passages]
+    if response.answer is not None:
+        citations.append(response.answer.citation)
+    for citation in citations:
+        citation.page = grants.page_with_grant(citation.page, collection, citation.article_id)
 
 
 def check_history(

@@ -122,7 +122,8 @@ class CitationOut(BaseModel):
     end_line: int = Field(description="Last line of the passage in the source file.")
     page: str = Field(
         description="The section on this server's article page, relative to the API's base "
-        "URL: '/articles/<article_id>#<anchor>'. Always a web page, unlike `link`."
+        "URL: '/articles/<article_id>#<anchor>'. Always a web page, unlike `link`. In key mode "
+        "it carries a reading grant ('grant=') that opens this article for 2 hours without a key."
     )
 
 

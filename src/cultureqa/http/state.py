@@ -77,9 +77,12 @@ async def check_access(request: Request) -> None:
     await (await get_state(request)).guard(request)
 
 
-async def check_key(request: Request) -> None:
-    """Key mode's key check alone, without the rate limit: for pages such as /articles."""
-    (await get_state(request)).guard.check_key(request)
+async def check_article_access(request: Request, article_id: str) -> None:
+    """check_key for /articles/<article_id>, where a citation's reading grant stands for the
+    key (a followed link sends none)."""
+    state = await get_state(request)
+    collection = request.query_params.get("collection") or state.settings.default_collection
+    state.guard.check_article_page(request, collection, article_id)
 
 
 async def get_settings(request: Request) -> Settings:

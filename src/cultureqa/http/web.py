@@ -20,7 +20,7 @@ from cultureqa.http.pages import (
     render_embed,
     render_not_found,
 )
-from cultureqa.http.state import PageAnswererDep, SettingsDep, check_key
+from cultureqa.http.state import PageAnswererDep, SettingsDep, check_article_access
 
 # The only files /static/ serves, with their media types: nothing else in the package leaks.
 STATIC_FILES = {
@@ -89,9 +89,12 @@ def static(name: str) -> Response:
     return _static(name)
 
 
-# Key mode: whole articles are no more public than the answers quoting them.
+# Key mode: whole articles are no more public than the answers quoting them (a key, or the
+# reading grant of a citation's link: grants.py).
 @router.get(
-    "/articles/{article_id}", response_class=HTMLResponse, dependencies=[Depends(check_key)]
+    "/articles/{article_id}",
+    response_class=HTMLResponse,
+    dependencies=[Depends(check_article_access)],
 )
 def article(article_id: str, answerer: PageAnswererDep) -> HTMLResponse:
     # No index loaded: the answerer dependency raises the 503 the error handler explains.
