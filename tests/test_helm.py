@@ -8,6 +8,7 @@ the chart and deploy/kubernetes deploy the same thing."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import yaml
 
 from cultureqa.cli import worker as worker_command
 from cultureqa.http.app import routes
-from cultureqa.settings import Settings
+from cultureqa.settings import MIN_KEY_CHARS, Settings
 from tests.helpers import REPO
 from tests.test_kubernetes import (
     KUBERNETES_VERSION,
@@ -437,3 +438,38 @@ def test_a_settings_change_rolls_the_pods(helm_env: dict[str, str]) -> None:
     assert annotations("--set", "settings.CULTUREQA_LOG_LEVEL=debug") != before
     assert annotations("--set", "secrets.redisUrl=redis://redis:6379/0") != before
     assert annotations() == before
+
+
+@needs_helm
+@pytest.mark.parametrize(
+    ("setting", "complaint"),
+    [
+        ("api.autoscalling.minReplicas=4", "autoscalling is not allowed"),  # misspelt
+        ("secrets.adminKeys[0]=too-short", "secrets.adminKeys.0"),
+        ("secrets.hashSalt=too-short", "secrets.hashSalt"),
+        ("secrets.databaseUrl=mysql://cultureqa@db/cultureqa", "secrets.databaseUrl"),
+        ("settings.LOG_LEVEL=debug", "LOG_LEVEL"),  # not a CULTUREQA_ variable
+        ("settings.CULTUREQA_MAX_UPLOAD_BYTES=10000000", "given: integer"),  # would be 1e+07
+    ],
+)
+def test_values_the_app_would_refuse_fail_the_install(
+    setting: str, complaint: str, helm_env: dict[str, str]
+) -> None:
+    """values.schema.json: a misspelt key or a value the server refuses at start-up fails
+    `helm install` (and lint, and template), instead of being ignored or crash-looping pods."""
+    done = helm(helm_env, "template", RELEASE, str(CHART), "--set", setting)
+    assert done.returncode != 0, done.stdout
+    assert complaint in done.stderr
+
+
+def test_the_schema_asks_what_the_settings_ask() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
+    secrets = schema["properties"]["secrets"]["properties"]
+    for keys in ("adminKeys", "apiKeys"):
+        assert secrets[keys]["items"]["minLength"] == MIN_KEY_CHARS
+    per_collection = secrets["collectionKeys"]["additionalProperties"]["items"]
+    assert per_collection["minLength"] == MIN_KEY_CHARS
+    with pytest.raises(ValueError, match="32"):
+        Settings(hash_salt="x" * 31)
+    assert {"maxLength": 0} in secrets["hashSalt"]["anyOf"]
+    assert {"minLength": 32} in secrets["hashSalt"]["anyOf"]
