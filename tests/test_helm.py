@@ -254,7 +254,7 @@ def test_secrets_are_in_a_secret_never_in_the_config_map(
         assert {"secretRef": {"name": "cultureqa-secrets"}} in container(deployment)["envFrom"]
 
 
-def test_an_existing_secret_is_read_and_none_made(variant: tuple[str, list[Object]]) -> None:
+def test_the_pods_read_the_secret_made_or_named(variant: tuple[str, list[Object]]) -> None:
     name, objects = variant
     secrets = [o for o in objects if o["kind"] == "Secret"]
     if name == "school":  # secrets.existingSecret: cultureqa-secrets, made outside the chart
