@@ -225,7 +225,7 @@ def test_the_settings_are_settings_and_the_volume_is_where_they_look(
 
 
 def test_secrets_are_in_a_secret_never_in_the_config_map(
-    rendered: list[Object], helm_env: dict[str, str]
+    rendered: list[Object], helm_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert SECRET_SETTINGS.isdisjoint(config_map(rendered)["data"])
     for deployment in deployments(rendered):
@@ -234,6 +234,8 @@ def test_secrets_are_in_a_secret_never_in_the_config_map(
         "secrets.databaseUrl": "postgresql://cultureqa:a-password@postgres:5432/cultureqa",
         "secrets.redisUrl": "redis://:a-password@redis:6379/0",
         "secrets.adminKeys[0]": "an-admin-key-of-24-characters-or-more",
+        "secrets.apiKeys[0]": "an-api-key-of-24-characters-or-more",
+        "secrets.collectionKeys.history-101[0]": "a-course-key-of-24-characters-or-more",
         "secrets.hashSalt": "a-salt-of-at-least-32-characters-long",
     }
     sets = [arg for name, value in secret_values.items() for arg in ("--set", f"{name}={value}")]
@@ -245,8 +247,14 @@ def test_secrets_are_in_a_secret_never_in_the_config_map(
         "CULTUREQA_DATABASE_URL": secret_values["secrets.databaseUrl"],
         "CULTUREQA_REDIS_URL": secret_values["secrets.redisUrl"],
         "CULTUREQA_ADMIN_KEYS": '["an-admin-key-of-24-characters-or-more"]',
+        "CULTUREQA_API_KEYS": '["an-api-key-of-24-characters-or-more"]',
+        "CULTUREQA_COLLECTION_KEYS": '{"history-101":["a-course-key-of-24-characters-or-more"]}',
         "CULTUREQA_HASH_SALT": secret_values["secrets.hashSalt"],
     }
+    assert set(stored) == SECRET_SETTINGS  # every secret setting has its value
+    for name, value in stored.items():
+        monkeypatch.setenv(name, value)
+    Settings()  # as the server reads them
     plain = yaml.safe_dump([o for o in objects if o["kind"] != "Secret"])
     for value in secret_values.values():
         assert value not in plain
@@ -267,18 +275,14 @@ def test_the_pods_read_the_secret_made_or_named(variant: tuple[str, list[Object]
 
 
 @needs_helm
-def test_a_secret_among_the_settings_is_refused(helm_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("name", sorted(SECRET_SETTINGS))
+def test_a_secret_among_the_settings_is_refused(name: str, helm_env: dict[str, str]) -> None:
     done = helm(
-        helm_env,
-        "template",
-        RELEASE,
-        str(CHART),
-        "--set",
-        "settings.CULTUREQA_DATABASE_URL=postgresql://cultureqa:a-password@postgres/cultureqa",
+        helm_env, "template", RELEASE, str(CHART), "--set-string", f"settings.{name}=a-secret"
     )
     assert done.returncode != 0
-    assert "settings.CULTUREQA_DATABASE_URL is a secret" in done.stderr
-    assert "a-password" not in done.stdout
+    assert f"settings.{name} is a secret" in done.stderr
+    assert "a-secret" not in done.stdout
 
 
 def test_the_chart_deploys_what_kustomize_does(variant: tuple[str, list[Object]]) -> None:

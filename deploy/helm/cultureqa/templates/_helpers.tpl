@@ -8,7 +8,8 @@ The chart's name.
 {{/*
 The release's full name, the first part of every object's name. A release whose name contains
 the chart's is used as it is (release "cultureqa": cultureqa-api, as deploy/kubernetes names it).
-Cut at 63 characters less the longest suffix ("-builder"), for the DNS names of objects.
+Cut at 55 characters, so that <fullname>-api, a Service's name, and -builder stay within the 63
+of a DNS label.
 */}}
 {{- define "cultureqa.fullname" -}}
 {{- if .Values.fullnameOverride }}
