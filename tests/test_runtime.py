@@ -42,15 +42,26 @@ def test_available_cores_is_at_least_one() -> None:
     assert available_cores() >= 1
 
 
-def test_apply_threads_sets_torch_and_faiss() -> None:
+def blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_apply_threads_sets_torch_faiss_and_numpys_blas() -> None:
     import faiss
+    import numpy as np
     import torch
 
     from cultureqa.runtime import apply_threads
 
+    np.ones((2, 2)) @ np.ones((2, 2))  # numpy's OpenBLAS is loaded
     before = (torch.get_num_threads(), faiss.omp_get_max_threads())
     try:
         apply_threads(ThreadPlan(1, 1, 1))
         assert (torch.get_num_threads(), faiss.omp_get_max_threads()) == (1, 1)
+        assert blas_threads() == {1}
+        apply_threads(ThreadPlan(1, 2, 1))
+        assert blas_threads() == {2}
     finally:
         apply_threads(ThreadPlan(before[0], before[1], 1))

@@ -214,7 +214,8 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=256,
-        description="FAISS (OpenMP) threads. Default: 1 while serving, every core for `ingest`.",
+        description="FAISS (OpenMP) and numpy's BLAS threads. Default: 1 while serving, every "
+        "core for `ingest`.",
     )
     workers: int = Field(
         1, ge=1, le=64, description="Server processes `serve` starts, each with its own model."
