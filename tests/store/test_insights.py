@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cultureqa.store.insights import as_csv, date_range, group_by_meaning, read_insights
-from cultureqa.store.records import FeedbackRecord
+from cultureqa.store.records import FeedbackRecord, Rating
 from tests.store.helpers import an_ask, open_log
 
 TODAY = date(2026, 12, 2)
@@ -33,9 +33,10 @@ def test_days_counts_citations_and_thumbs_down(engine: Engine) -> None:
         for ask in asks:
             log.record_ask(ask)
         # Given on the day asked: the range is fixed days, not the day the test runs.
-        for rating, ask in (("down", asks[2]), ("up", asks[0])):
+        verdicts: list[tuple[Rating, str]] = [("down", asks[2].id), ("up", asks[0].id)]
+        for rating, ask_id in verdicts:
             log.record_feedback(
-                FeedbackRecord(rating=rating, ask_id=ask.id, collection="default", created_at=NOON)
+                FeedbackRecord(rating, ask_id=ask_id, collection="default", created_at=NOON)
             )
         assert log.flush()
 
