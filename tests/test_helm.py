@@ -477,3 +477,9 @@ def test_the_schema_asks_what_the_settings_ask() -> None:
         Settings(hash_salt="x" * 31)
     assert {"maxLength": 0} in secrets["hashSalt"]["anyOf"]
     assert {"minLength": 32} in secrets["hashSalt"]["anyOf"]
+
+
+def test_no_pod_gets_a_service_account_token(rendered: list[Object]) -> None:
+    # cultureqa never calls the Kubernetes API: a token in the pod would only help an attacker.
+    for deployment in deployments(rendered):
+        assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False

@@ -225,3 +225,9 @@ def test_the_school_overlay_passes_an_ask_on_as_nginx_conf_does() -> None:
     assert "non_idempotent" not in rest[prefix + "proxy-next-upstream"]
     nginx_conf = (REPO / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     assert "proxy_next_upstream error timeout non_idempotent;" in nginx_conf
+
+
+def test_no_pod_gets_a_service_account_token(rendered: list[Object]) -> None:
+    # cultureqa never calls the Kubernetes API: a token in the pod would only help an attacker.
+    for deployment in deployments(rendered):
+        assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
