@@ -70,8 +70,9 @@ def apply_threads(plan: ThreadPlan) -> None:
 
     numpy's OpenBLAS: an answer multiplies the question by its candidates' sentence vectors,
     and after each product OpenBLAS's second thread spins, waiting for more work, on the core
-    the next ask needs. Capped at one thread while serving (Factbook index, one run each,
-    benchmarks/speed.py: HTTP p50 at 1 client 16.8 -> 14.6 ms, 8 clients 61 -> 89 answers/s).
+    the next ask needs. Capped at one thread while serving (Factbook index, alternating runs
+    of benchmarks/speed.py: HTTP p50 at 1 client 1.3-2.9 ms lower, p99 20-24 against 37-39 ms;
+    answers a second at 8 clients within noise; docs/benchmarks.md).
     """
     import faiss
 
