@@ -7,7 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 Rating = Literal["up", "down"]
 
@@ -50,6 +50,26 @@ class AskRecord:
     client_hash: str | None = None
     id: str = field(default_factory=new_id)
     asked_at: datetime = field(default_factory=utc_now)
+
+
+def ask_row(ask: AskRecord, client_hash: str | None) -> dict[str, Any]:
+    """The asks table's row for `ask`, with the client's hash the privacy mode allows: what
+    the database gets (writes.py) and what the spool keeps until then (spool.py)."""
+    return {
+        "id": ask.id,
+        "asked_at": ask.asked_at,
+        "collection": ask.collection,
+        "conversation_id": ask.conversation_id,
+        "question": ask.question,
+        "client_hash": client_hash,
+        "answered": ask.answered,
+        "no_answer_code": ask.no_answer_code,
+        "confidence": ask.confidence,
+        "answer_passage_id": ask.answer_passage_id,
+        "cited_passage_ids": list(ask.cited_passage_ids),
+        "index_version": ask.index_version,
+        "latency_ms": ask.latency_ms,
+    }
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from cultureqa.store.privacy import PrivacyPolicy, client_hash
-from cultureqa.store.records import AskRecord
+from cultureqa.store.records import AskRecord, ask_row
 
 log = logging.getLogger("cultureqa.store")
 
@@ -150,21 +150,7 @@ class Spool:
                 hashed = client_hash(self.salt, ask.client_address)
             elif not ask.client_address:
                 hashed = ask.client_hash
-        row = {
-            "id": ask.id,
-            "asked_at": ask.asked_at.isoformat(),
-            "collection": ask.collection,
-            "conversation_id": ask.conversation_id,
-            "question": ask.question,
-            "client_hash": hashed,
-            "answered": ask.answered,
-            "no_answer_code": ask.no_answer_code,
-            "confidence": ask.confidence,
-            "answer_passage_id": ask.answer_passage_id,
-            "cited_passage_ids": list(ask.cited_passage_ids),
-            "index_version": ask.index_version,
-            "latency_ms": ask.latency_ms,
-        }
+        row = ask_row(ask, hashed) | {"asked_at": ask.asked_at.isoformat()}
         return (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
     def append(self, line: bytes) -> SpoolFile | None:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from cultureqa.store import schema
 from cultureqa.store.privacy import PrivacyPolicy, client_hash, new_salt
-from cultureqa.store.records import AskRecord, FeedbackRecord
+from cultureqa.store.records import AskRecord, FeedbackRecord, ask_row
 
 SALT_KEY = "client_hash_salt"
 Record = AskRecord | FeedbackRecord
@@ -56,22 +56,7 @@ def database_salt(connection: Connection) -> str:
 
 def _ask_row(ask: AskRecord, policy: PrivacyPolicy, salt: str) -> dict[str, Any]:
     full = policy.mode_for(ask.collection) == "full"
-    row = {
-        "id": ask.id,
-        "asked_at": ask.asked_at,
-        "collection": ask.collection,
-        "conversation_id": ask.conversation_id,
-        "question": ask.question,
-        "client_hash": _client_hash(ask, salt) if full else None,
-        "answered": ask.answered,
-        "no_answer_code": ask.no_answer_code,
-        "confidence": ask.confidence,
-        "answer_passage_id": ask.answer_passage_id,
-        "cited_passage_ids": list(ask.cited_passage_ids),
-        "index_version": ask.index_version,
-        "latency_ms": ask.latency_ms,
-    }
-    return clip_to_columns(schema.asks, row)
+    return clip_to_columns(schema.asks, ask_row(ask, _client_hash(ask, salt) if full else None))
 
 
 def _client_hash(ask: AskRecord, salt: str) -> str | None:
