@@ -18,7 +18,17 @@ from cultureqa.embedding.torch_backend import SentenceTransformerEmbedder
 from cultureqa.http.app import create_app
 from cultureqa.index.ingest import ingest
 from cultureqa.settings import Settings
-from tests.helpers import CORPUS, WIDGET_CORPUS, FakeEmbedder, keep_data_in, settings_for
+from tests.helpers import (
+    CORPUS,
+    COURSE_KEY,
+    OPEN_KEY,
+    WIDGET_CORPUS,
+    FakeEmbedder,
+    keep_data_in,
+    publish,
+    settings_for,
+    write_articles,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -107,6 +117,22 @@ def app_client(tmp_path: Path) -> Iterator[AppClient]:
             return stack.enter_context(TestClient(app, client=client))
 
         yield start
+
+
+@pytest.fixture
+def scoped(tmp_path: Path, app_client: AppClient) -> TestClient:
+    """Key mode with a key for the collection 'course' only (COURSE_KEY), and one for every
+    collection (OPEN_KEY); the default collection and 'course' both published."""
+    settings = settings_for(
+        tmp_path,
+        collections_dir=tmp_path / "collections",
+        api_keys=[OPEN_KEY],
+        collection_keys={"course": [COURSE_KEY]},
+    )
+    publish(settings, FakeEmbedder(), "one")
+    write_articles(settings.collections_dir / "course", "course")
+    ingest([settings.collections_dir / "course"], settings.index_dir / "course", FakeEmbedder())
+    return app_client(settings)
 
 
 @pytest.fixture(scope="module")

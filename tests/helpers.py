@@ -48,6 +48,21 @@ def require_shared(path: Path) -> Path:
     return path
 
 
+# Key mode's keys in the `scoped` fixture (conftest.py): one for the collection 'course' only,
+# one for every collection.
+COURSE_KEY, OPEN_KEY = "c" * 32, "o" * 32
+
+
+class FakeClock:
+    """A clock that moves when the test says: `clock.now += 61`."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class FakeEmbedder:
     """Bag-of-words vectors from hashed words: similar wording, similar vector. No model."""
 

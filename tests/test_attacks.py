@@ -27,7 +27,15 @@ from cultureqa.index.ingest import ingest
 from cultureqa.settings import Settings
 from cultureqa.testing import ServerProcess, running_server
 from tests.conftest import AppClient
-from tests.helpers import REPO, FakeEmbedder, publish, settings_for, write_articles
+from tests.helpers import (
+    COURSE_KEY,
+    OPEN_KEY,
+    REPO,
+    FakeEmbedder,
+    publish,
+    settings_for,
+    write_articles,
+)
 
 ADMIN_KEY = "a" * 32
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -415,24 +423,6 @@ def test_citations_and_admin_errors_carry_no_server_path(
     assert answer["passages"][0]["citation"]["source_file"] == "course/b.md"
     for text in (json.dumps(body), refused.text, json.dumps(job), json.dumps(answer)):
         assert server_path not in text
-
-
-COURSE_KEY, OPEN_KEY = "c" * 32, "o" * 32
-
-
-@pytest.fixture
-def scoped(tmp_path: Path, app_client: AppClient) -> TestClient:
-    """Key mode with a key for the collection 'course' only, and one for every collection."""
-    settings = settings_for(
-        tmp_path,
-        collections_dir=tmp_path / "collections",
-        api_keys=[OPEN_KEY],
-        collection_keys={"course": [COURSE_KEY]},
-    )
-    publish(settings, FakeEmbedder(), "one")
-    write_articles(settings.collections_dir / "course", "course")
-    ingest([settings.collections_dir / "course"], settings.index_dir / "course", FakeEmbedder())
-    return app_client(settings)
 
 
 def bearer(key: str) -> dict[str, str]:

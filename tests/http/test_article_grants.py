@@ -6,27 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 
 from cultureqa.http.grants import ArticleGrants
-from cultureqa.index.ingest import ingest
 from tests.conftest import AppClient
-from tests.helpers import FakeEmbedder, publish, settings_for, write_articles
-
-COURSE_KEY, OPEN_KEY = "c" * 32, "o" * 32
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers import COURSE_KEY, FakeClock, FakeEmbedder, publish, settings_for
 
 
 def test_a_grant_opens_its_article_of_its_collection_until_it_expires() -> None:
-    clock = Clock()
+    clock = FakeClock()
     grants = ArticleGrants(b"k" * 32, seconds=60, clock=clock)
     grant = grants.issue("course", "lima")
 
@@ -50,21 +38,6 @@ def test_the_grant_goes_before_the_anchor() -> None:
     query = parse_qs(urlsplit(path).query)
     assert query["collection"] == ["course"] and grants.valid(query["grant"][0], "course", "lima")
     assert "?grant=" in grants.page_with_grant("/articles/lima", "default", "lima")
-
-
-@pytest.fixture
-def scoped(tmp_path: Path, app_client: AppClient) -> TestClient:
-    """Key mode with a key for the collection 'course' only, and one for every collection."""
-    settings = settings_for(
-        tmp_path,
-        collections_dir=tmp_path / "collections",
-        api_keys=[OPEN_KEY],
-        collection_keys={"course": [COURSE_KEY]},
-    )
-    publish(settings, FakeEmbedder(), "one")
-    write_articles(settings.collections_dir / "course", "course")
-    ingest([settings.collections_dir / "course"], settings.index_dir / "course", FakeEmbedder())
-    return app_client(settings)
 
 
 def pages_of(answer: dict[str, object]) -> list[str]:

@@ -13,20 +13,12 @@ from cultureqa.errors import RateLimitedError
 from cultureqa.http.ratelimit import RateLimiter, client_address, parse_networks
 from cultureqa.settings import Settings
 from tests.conftest import AppClient
-from tests.helpers import FakeEmbedder, publish, settings_for
+from tests.helpers import FakeClock, FakeEmbedder, publish, settings_for
 
 API_KEY = "a" * 32
 OTHER_KEY = "b" * 32
 ADMIN_KEY = "c" * 32
 QUESTION = {"question": "What is City 1 known for?"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_bucket_allows_the_burst_then_refuses_saying_when() -> None:
