@@ -200,10 +200,13 @@ def test_the_school_overlay_sets_its_namespace_host_and_sizes() -> None:
     assert container["resources"]["requests"]["cpu"] == "2"
 
 
-def test_the_school_overlay_passes_an_ask_on_as_nginx_conf_does() -> None:
-    """A pod killed mid-ask: its ask goes to another (non_idempotent, /ask alone, buffered),
-    as deploy/nginx.conf's `location = /ask`; every other path only when nothing was sent."""
-    objects = render("overlays/school")
+INGRESS_NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def passes_an_ask_on(objects: list[Object]) -> tuple[Object, Object]:
+    """Assert that a pod killed mid-ask has its ask go to another (non_idempotent, /ask
+    alone, buffered) and every other path only when nothing was sent; the /ask Ingress and
+    the other one."""
     ask = one(objects, "Ingress", "cultureqa-ask")
     [rule] = ask["spec"]["rules"]
     [path] = rule["http"]["paths"]
@@ -214,15 +217,22 @@ def test_the_school_overlay_passes_an_ask_on_as_nginx_conf_does() -> None:
     )
     assert path["backend"]["service"] == {"name": "cultureqa-api", "port": {"name": "http"}}
     annotations = ask["metadata"]["annotations"]
-    prefix = "nginx.ingress.kubernetes.io/"
+    prefix = INGRESS_NGINX
     assert annotations[prefix + "proxy-next-upstream"].split() == [
         "error",
         "timeout",
         "non_idempotent",
     ]
     assert annotations[prefix + "proxy-request-buffering"] == "on"
-    rest = one(objects, "Ingress", "cultureqa")["metadata"]["annotations"]
-    assert "non_idempotent" not in rest[prefix + "proxy-next-upstream"]
+    rest = one(objects, "Ingress", "cultureqa")
+    assert "non_idempotent" not in rest["metadata"]["annotations"][prefix + "proxy-next-upstream"]
+    return ask, rest
+
+
+def test_the_school_overlay_passes_an_ask_on_as_nginx_conf_does() -> None:
+    """A pod killed mid-ask: its ask goes to another (non_idempotent, /ask alone, buffered),
+    as deploy/nginx.conf's `location = /ask`; every other path only when nothing was sent."""
+    passes_an_ask_on(render("overlays/school"))
     nginx_conf = (REPO / "deploy" / "nginx.conf").read_text(encoding="utf-8")
     assert "proxy_next_upstream error timeout non_idempotent;" in nginx_conf
 
