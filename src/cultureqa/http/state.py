@@ -77,12 +77,16 @@ async def check_access(request: Request) -> None:
     await (await get_state(request)).guard(request)
 
 
+def page_collection(request: Request, state: AppState) -> str:
+    """The collection an article page shows: ?collection=NAME, else the default."""
+    return request.query_params.get("collection") or state.settings.default_collection
+
+
 async def check_article_access(request: Request, article_id: str) -> None:
     """check_key for /articles/<article_id>, where a citation's reading grant stands for the
     key (a followed link sends none)."""
     state = await get_state(request)
-    collection = request.query_params.get("collection") or state.settings.default_collection
-    state.guard.check_article_page(request, collection, article_id)
+    state.guard.check_article_page(request, page_collection(request, state), article_id)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -97,7 +101,7 @@ async def get_page_answerer(request: Request) -> Answerer:
     """The answerer whose passages an article page shows: ?collection=NAME, else the default
     (403 first when the request's key does not open it)."""
     state = await get_state(request)
-    collection = request.query_params.get("collection") or state.settings.default_collection
+    collection = page_collection(request, state)
     state.guard.check_collection(request, collection)
     return state.started_library().answerer(collection)
 
