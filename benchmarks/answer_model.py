@@ -246,9 +246,12 @@ def fit(asked: Sequence[Asked], c: float, threshold: float = 0.5) -> AnswerModel
 
 def fit_models(asked: Sequence[Asked], c: float) -> AnswerModels:
     """A model for questions answered from prose, one for profiles of fields."""
-    return AnswerModels(
-        fit([a for a in asked if not a.fields], c), fit([a for a in asked if a.fields], c)
-    )
+    prose = [a for a in asked if not a.fields]
+    fields = [a for a in asked if a.fields]
+    # Sets without one kind (no Factbook index given: an experiment on the student-style and
+    # seed sets alone) use the other kind's model for both.
+    fitted = fit(prose or fields, c)
+    return AnswerModels(fitted, fit(fields, c) if prose and fields else fitted)
 
 
 def shows(chosen: Chosen, threshold: float) -> bool:
@@ -335,6 +338,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     for c in args.c if args.choose is None else []:
         chosen = cross_validate(asked, c)
         for kind, members in kinds.items():
+            if not members:
+                continue
             print(f"cross-validated on dev, C={c}, {kind} articles ({len(members)} questions):")
             show_thresholds([ch for ch in chosen if ch.asked.fields == (kind == "fields")])
     c = args.c[0] if args.choose is None else args.choose
@@ -342,11 +347,15 @@ def cmd_fit(args: argparse.Namespace) -> None:
     # questions it was fit on is higher than it will be on new ones.
     held_out = cross_validate(asked, c)
     thresholds = {}
-    for kind in kinds:
+    for kind, members in kinds.items():
+        if not members:  # its model is the other kind's (fit_models), and so is its threshold
+            continue
         print(f"threshold for {kind} articles, cross-validated, C={c}:")
         thresholds[kind] = show_thresholds(
             [ch for ch in held_out if ch.asked.fields == (kind == "fields")]
         )
+    for kind in kinds:
+        thresholds.setdefault(kind, next(iter(thresholds.values())))
     models = fit_models(asked, c)
     how = (
         f"python -m benchmarks.answer_model fit --choose {c}: "
