@@ -20,7 +20,6 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from cultureqa.cli import worker as worker_command
 from cultureqa.http.app import routes
 from cultureqa.settings import MIN_KEY_CHARS, Settings
 from tests.helpers import REPO
@@ -31,6 +30,7 @@ from tests.test_kubernetes import (
     SETTING_NAMES,
     one,
     passes_an_ask_on,
+    runs_the_worker,
 )
 from tests.test_kubernetes import render as kustomize
 
@@ -155,18 +155,7 @@ def test_probes_hit_the_app_s_routes_on_its_port(rendered: list[Object]) -> None
 def test_the_builder_runs_the_worker_with_its_health_check(rendered: list[Object]) -> None:
     builder = one(rendered, "Deployment", "cultureqa-builder")
     assert builder["spec"]["replicas"] == 1 and builder["spec"]["strategy"]["type"] == "Recreate"
-    worker = container(builder)
-    command = worker["command"]
-    assert command[:2] == ["cultureqa", "worker"]
-    options = {option for param in worker_command.params for option in param.opts}
-    assert {word for word in command[2:] if word.startswith("--")} <= options  # real options
-    port = int(command[command.index("--health-port") + 1])
-    assert command[command.index("--health-host") + 1] == "0.0.0.0"  # noqa: S104 - in a pod
-    assert {p["name"]: p["containerPort"] for p in worker["ports"]}["http"] == port
-    for probe in ("startupProbe", "livenessProbe"):
-        assert worker[probe]["httpGet"] == {"path": "/health", "port": "http"}
-    assert "readinessProbe" not in worker  # behind no Service: nothing to be ready for
-    assert command[command.index("--seed-corpus") + 1] == "/app/corpus"
+    runs_the_worker(builder)
     settings = config_map(rendered)["data"]
     assert settings["CULTUREQA_BUILDER"] == "external"
     assert settings["CULTUREQA_CORPUS_DIR"].startswith("/data/")

@@ -110,11 +110,12 @@ def test_probes_hit_the_app_s_routes_on_its_port(rendered: list[Object]) -> None
     assert container["resources"]["requests"]["cpu"]  # the autoscaler needs it
 
 
-def test_the_builder_runs_the_worker_with_its_health_check(rendered: list[Object]) -> None:
-    (container,) = one(rendered, "Deployment", "cultureqa-builder")["spec"]["template"]["spec"][
-        "containers"
-    ]
-    command = container["command"]
+def runs_the_worker(builder: Object) -> list[str]:
+    """Assert that the builder Deployment's one container runs `cultureqa worker` with real
+    options, its health check on the port its probes use, and the image's articles seeded;
+    its command. Shared with the Helm chart's test."""
+    (container,) = builder["spec"]["template"]["spec"]["containers"]
+    command: list[str] = container["command"]
     assert command[:2] == ["cultureqa", "worker"]
     options = {option for param in worker_command.params for option in param.opts}
     assert {word for word in command[2:] if word.startswith("--")} <= options  # real options
@@ -126,6 +127,11 @@ def test_the_builder_runs_the_worker_with_its_health_check(rendered: list[Object
     assert "readinessProbe" not in container  # behind no Service: nothing to be ready for
     # The image's articles seeded to where the settings put the default collection's.
     assert command[command.index("--seed-corpus") + 1] == "/app/corpus"
+    return command
+
+
+def test_the_builder_runs_the_worker_with_its_health_check(rendered: list[Object]) -> None:
+    runs_the_worker(one(rendered, "Deployment", "cultureqa-builder"))
     assert settings_map(rendered)["CULTUREQA_CORPUS_DIR"].startswith("/data/")
     assert settings_map(rendered)["CULTUREQA_BUILDER"] == "external"
 
