@@ -335,11 +335,12 @@ def cmd_fit(args: argparse.Namespace) -> None:
     asked = load_sets({k: v for k, v in {**given, "squad": args.squad}.items() if v}, embedder)
     print("right/wrong/honest (student, everyday Factbook); precision/answered (BLEnD dev half)")
     kinds = {"prose": [a for a in asked if not a.fields], "fields": [a for a in asked if a.fields]}
+    # A kind without questions (no Factbook index given) has the other kind's model
+    # (fit_models) and threshold.
+    present = {kind: members for kind, members in kinds.items() if members}
     for c in args.c if args.choose is None else []:
         chosen = cross_validate(asked, c)
-        for kind, members in kinds.items():
-            if not members:
-                continue
+        for kind, members in present.items():
             print(f"cross-validated on dev, C={c}, {kind} articles ({len(members)} questions):")
             show_thresholds([ch for ch in chosen if ch.asked.fields == (kind == "fields")])
     c = args.c[0] if args.choose is None else args.choose
@@ -347,9 +348,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     # questions it was fit on is higher than it will be on new ones.
     held_out = cross_validate(asked, c)
     thresholds = {}
-    for kind, members in kinds.items():
-        if not members:  # its model is the other kind's (fit_models), and so is its threshold
-            continue
+    for kind in present:
         print(f"threshold for {kind} articles, cross-validated, C={c}:")
         thresholds[kind] = show_thresholds(
             [ch for ch in held_out if ch.asked.fields == (kind == "fields")]

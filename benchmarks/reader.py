@@ -152,8 +152,8 @@ def candidates(asked: Asked) -> Iterator[tuple[float, str, bool]]:
         if windows is None or right is None:
             continue
         passage = asked.hits[windows.hit].passage
-        context = f"{passage.title}. {passage.heading_path}. " if passage.heading_path else ""
-        context = context or f"{passage.title}. "
+        headings = f"{passage.heading_path}. " if passage.heading_path else ""
+        context = f"{passage.title}. {headings}"
         texts = [passage.text[a:b] for a, b in windows_of(passage.text)]
         scores = model.window_scores(windows.features)
         for text, score, ok in zip(texts, scores, right, strict=True):
